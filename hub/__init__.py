@@ -1,0 +1,1 @@
+"""thads-hub core."""

@@ -1,0 +1,13 @@
+"""The scopes an API client can be granted. A scope not listed here cannot be granted, so a typo in
+``clients add --scopes`` fails at once instead of producing a client that is silently refused later."""
+
+from __future__ import annotations
+
+SCOPES: dict[str, str] = {
+    "clients:admin": "Manage API clients over the API (list).",
+    "verify:identity": "Look up a person's identity at the population database.",
+    "verify:residence": "Look up a person's residence at the population database.",
+    "verify:bank_accounts": "Look up a person's bank accounts at every configured bank.",
+    "verify:land": "Look up a person's land parcels at the land registry.",
+    "audit:read": "Read the message log and subject reports.",
+}

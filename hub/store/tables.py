@@ -1,0 +1,128 @@
+"""SQL tables of the durable store. Alembic migrations (hub/store/migrations) create them; this module
+is the single description both the migrations and the repositories are checked against.
+
+Judgments, parties and obligations are normalised because later work queries them (identity
+resolution by name key and citizen ID, obligations per debtor). The case's collections that later
+issues give their own tables (notifications, measures, payments...) are kept as validated JSON for now.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+# Named constraints so that migrations are reproducible on both SQLite and PostgreSQL.
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+api_clients = Table(
+    "api_clients", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("key_id", String(32), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+judgments = Table(
+    "judgments", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("number_text", String(64), nullable=False),
+    Column("number_seq", Integer, nullable=False),
+    Column("number_year", Integer, nullable=False),
+    Column("case_type", String(8), nullable=False),
+    Column("instance", String(8), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("court_code", String(200), nullable=False),
+    Column("court_name", String(200), nullable=False),
+    Column("court_level", String(16), nullable=False),
+    Column("court_province", String(2)),
+    Column("issued_on", Date, nullable=False),
+    Column("effective_on", Date),
+    Column("source_document_hash", String(64)),
+    Column("received_at", DateTime(timezone=True)),
+    # A court never issues the same number twice: this is what makes a re-pushed judgment a duplicate.
+    UniqueConstraint("court_code", "number_text"),
+)
+
+parties = Table(
+    "parties", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("full_name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False, index=True),
+    Column("birth_date", Date),
+    Column("gender", String(8)),
+    Column("person_id", String(12), index=True),
+    Column("legacy_id", String(9)),
+    Column("tax_code", String(14)),
+    Column("addresses", JSON, nullable=False),
+)
+
+judgment_parties = Table(
+    "judgment_parties", metadata,
+    Column("judgment_id", Uuid, ForeignKey("judgments.id", ondelete="CASCADE"), primary_key=True),
+    Column("party_id", Uuid, ForeignKey("parties.id"), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+obligations = Table(
+    "obligations", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("judgment_id", Uuid, ForeignKey("judgments.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("obligor_id", Uuid, ForeignKey("parties.id"), nullable=False, index=True),
+    Column("obligee_id", Uuid, ForeignKey("parties.id")),
+    Column("amount_vnd", BigInteger),
+    Column("description", Text, nullable=False),
+)
+
+enforcement_cases = Table(
+    "enforcement_cases", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("judgment_id", Uuid, ForeignKey("judgments.id"), nullable=False, index=True),
+    Column("office_code", String(200), nullable=False),
+    Column("office_name", String(200), nullable=False),
+    Column("office_level", String(16), nullable=False),
+    Column("office_province", String(2), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("decision_number", String(200)),
+    Column("decision_issued_on", Date),
+    Column("decision_officer", String(200)),
+    Column("details", JSON, nullable=False),
+)
+
+case_obligations = Table(
+    "case_obligations", metadata,
+    Column("case_id", Uuid, ForeignKey("enforcement_cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("obligation_id", Uuid, ForeignKey("obligations.id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("collected_vnd", BigInteger, nullable=False),
+)
+
+Index("ix_enforcement_cases_office_status", enforcement_cases.c.office_code, enforcement_cases.c.status)
