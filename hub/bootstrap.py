@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis
 import redis.asyncio as aioredis
+from redis import Redis as SyncRedis
 
 from adapters.redis_client import async_client, sync_client
 from hub.settings import Settings
@@ -21,7 +21,7 @@ class Services:
     settings: Settings
     db: Database
     redis: aioredis.Redis
-    redis_sync: redis.Redis
+    redis_sync: SyncRedis
 
     def key(self, *parts: str) -> str:
         """A Redis key under this hub's prefix; every Redis key the hub writes goes through here."""

@@ -7,13 +7,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from hub.errors import REGISTRY, HubError, registry_markdown
+
+if TYPE_CHECKING:
+    from hub.store.database import Database
 
 app = typer.Typer(help="thads-hub: the interoperability hub of Vietnam's civil judgment enforcement "
                   "system. Configuration comes from THADS_* environment variables (see README).",
@@ -37,7 +40,7 @@ def refusals() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def _db():  # type: ignore[no-untyped-def]
+def _db() -> Database:
     from hub.settings import get_settings
     from hub.store.database import Database
 

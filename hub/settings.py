@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        if value and not value.split(":", 1)[0].split("+", 1)[0] in _SUPPORTED_DB_SCHEMES:
+        if value and value.split(":", 1)[0].split("+", 1)[0] not in _SUPPORTED_DB_SCHEMES:
             raise ValueError(f"THADS_DATABASE_URL must be a sqlite or postgresql URL, got {value!r}")
         return value
 

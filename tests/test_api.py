@@ -93,7 +93,8 @@ def test_bearer_keys_and_scopes(hub_server: ServedApp, keys: dict[str, str]) -> 
         missing = http.get("/v1/whoami")
         assert _problem(missing, 401, "AUTH_REQUIRED")["rule"] == "bearer_present"
         assert missing.headers["www-authenticate"].startswith("Bearer")
-        assert _problem(http.get("/v1/whoami", headers=bearer("nonsense")), 401, "AUTH_REQUIRED")["rule"] == "key_format"
+        nonsense = http.get("/v1/whoami", headers=bearer("nonsense"))
+        assert _problem(nonsense, 401, "AUTH_REQUIRED")["rule"] == "key_format"
         forged = keys["admin"][:-4] + "AAAA"
         assert _problem(http.get("/v1/whoami", headers=bearer(forged)), 401, "AUTH_REQUIRED")["rule"] == "key_known"
         _problem(http.get("/v1/whoami", headers=bearer(keys["revoked"])), 401, "KEY_REVOKED")

@@ -69,8 +69,10 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     # Never echo the input back: it may hold a citizen ID, and problems end up in logs.
     summary = [{"location": [str(p) for p in e["loc"]], "message": e["msg"], "type": e["type"]}
                for e in errors]
-    first = summary[0] if summary else {"location": [], "message": "invalid request"}
-    detail = f"{'.'.join(first['location'])}: {first['message']}" if first["location"] else first["message"]
+    detail = "invalid request"
+    if errors:
+        where = ".".join(str(p) for p in errors[0]["loc"])
+        detail = f"{where}: {errors[0]['msg']}" if where else str(errors[0]["msg"])
     return problem_response("REQUEST_INVALID", detail, instance=request.url.path, errors=summary)
 
 

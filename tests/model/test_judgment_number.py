@@ -53,11 +53,6 @@ def test_decomposed_d_with_stroke_is_read_as_d_with_stroke():
         assert (number.kind, number.case_type, number.format()) == ("decision", CaseType.LD, "1750/2017/QĐPT-LĐ")
 
 
-def test_other_text_is_nfc_normalised_first():
-    # A combining mark on the last digit would not survive NFC as a separate character either.
-    assert JudgmentNumber.parse(nfd("01/2022/HNGĐ-GĐT")).case_type is CaseType.HNGD
-
-
 def _refusal(text) -> InvalidValue:
     with pytest.raises(InvalidValue) as err:
         JudgmentNumber.parse(text)
