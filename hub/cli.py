@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.errors import REGISTRY, HubError, registry_markdown
+from adapters.refusal import Refusal
+from hub.errors import REGISTRY, registry_markdown
 
 if TYPE_CHECKING:
     from hub.store.database import Database
@@ -35,7 +36,7 @@ def refusals() -> Iterator[None]:
     """Typed errors end the command with their registry code, not a traceback."""
     try:
         yield
-    except HubError as exc:
+    except Refusal as exc:
         err.print(f"[bold red]error {exc.code}[/]: {exc.detail}", highlight=False)
         raise typer.Exit(2) from None
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.refusal import Refusal
+
 PROBLEM_TYPE_PREFIX = "urn:thads:problem:"
 
 
@@ -91,7 +93,7 @@ REGISTRY: dict[str, ProblemType] = _registry(
 )
 
 
-class HubError(Exception):
+class HubError(Refusal):
     """Base of every typed refusal. ``code`` must be a key of ``REGISTRY``.
 
     ``rule`` names the precise rule that failed (e.g. ``province_code``) so that a caller can act on
@@ -102,13 +104,10 @@ class HubError(Exception):
 
     def __init__(self, detail: str, *, code: str | None = None, rule: str | None = None,
                  **extra: Any) -> None:
-        super().__init__(detail)
-        self.code = code or self.default_code
-        if self.code not in REGISTRY:
-            raise KeyError(f"unregistered error code {self.code}")
-        self.detail = detail
-        self.rule = rule
-        self.extra = extra
+        code = code or self.default_code
+        if code not in REGISTRY:
+            raise KeyError(f"unregistered error code {code}")
+        super().__init__(detail, code=code, rule=rule, **extra)
 
     @property
     def problem(self) -> ProblemType:

@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.errors import REGISTRY, HubError, problem_type_uri
+from adapters.refusal import Refusal
+from hub.errors import REGISTRY, problem_type_uri
 
 log = logging.getLogger("thads.api")
 
@@ -52,8 +53,10 @@ def problem_response(code: str, detail: str, *, instance: str | None = None, rul
     return JSONResponse(body, status_code=p.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-def _hub_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HubError)
+def _refusal(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Refusal)
+    if exc.code not in REGISTRY:  # an adapter named a code nobody registered: that is a bug
+        return _unexpected(request, exc)
     return problem_response(exc.code, exc.detail, instance=request.url.path, rule=exc.rule, **exc.extra)
 
 
@@ -63,7 +66,7 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     # A domain rule raised inside a validator keeps its own code (ID_INVALID, PURPOSE_MISSING...).
     for err in errors:
         cause = (err.get("ctx") or {}).get("error")
-        if isinstance(cause, HubError):
+        if isinstance(cause, Refusal) and cause.code in REGISTRY:
             return problem_response(cause.code, cause.detail, instance=request.url.path, rule=cause.rule,
                                     location=[str(p) for p in err["loc"]], **cause.extra)
     # Never echo the input back: it may hold a citizen ID, and problems end up in logs.
@@ -91,7 +94,7 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(HubError, _hub_error)
+    app.add_exception_handler(Refusal, _refusal)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
