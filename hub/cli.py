@@ -169,10 +169,14 @@ def clients_scopes() -> None:
     out.print(table)
 
 
-def _mount_deadlines() -> None:
+def _mount_subcommands() -> None:
     from hub.deadlines.cli import deadlines_app
+    from hub.trust.cli import pki_app, sign, verify
 
     app.add_typer(deadlines_app, name="deadlines", help="Legal deadlines and the working-day calendar.")
+    app.add_typer(pki_app, name="pki")
+    app.command("sign")(sign)
+    app.command("verify")(verify)
 
 
-_mount_deadlines()
+_mount_subcommands()

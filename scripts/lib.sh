@@ -88,3 +88,12 @@ ensure_postgres() {  # $1: SQLAlchemy URL of the test database
   'postgres' role without a password: 'trust' for 127.0.0.1 in pg_hba.conf), create the database
   ('createdb test'), or point THADS_TEST_DATABASE_URL at a server you have."
 }
+
+ensure_xmlsec1() {  # the independent XML-DSig implementation the interop tests check against
+  command -v xmlsec1 >/dev/null 2>&1 && return 0
+  if can_install_debian; then
+    say "installing xmlsec1 (apt-get install xmlsec1)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1) >/dev/null 2>&1 || true
+  fi
+  command -v xmlsec1 >/dev/null 2>&1 || die "xmlsec1 is needed by the signature interop tests (Debian: apt-get install xmlsec1; macOS: brew install libxmlsec1)."
+}

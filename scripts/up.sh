@@ -6,4 +6,5 @@ cd "$ROOT"
 ensure_venv ""
 ensure_redis "${THADS_REDIS_URL:-redis://127.0.0.1:6379/0}" optional
 "$VENV/bin/thads-hub" db upgrade
+"$VENV/bin/thads-hub" pki init
 exec "$VENV/bin/thads-hub" serve --host "${THADS_HOST:-127.0.0.1}" --port "${THADS_PORT:-8000}" "$@"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-AGENCY_ID_PATTERN = r"^(hub|court|procuracy|population|land|postal|bank-\d{6})$"
+from adapters.agency_id import AGENCY_ID_PATTERN
 
 
 class CanonicalModel(BaseModel):
