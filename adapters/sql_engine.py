@@ -26,11 +26,20 @@ def build_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Take transaction control from pysqlite so that BEGIN IMMEDIATE below is what runs.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=15000")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            # A deferred transaction that reads and then writes (a chain append) deadlocks against another
+            # process doing the same, and SQLite answers "database is locked" at once instead of waiting.
+            # Taking the write lock at BEGIN makes writers queue on busy_timeout instead.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # A dead server must fail a readiness probe in seconds, not after the OS TCP timeout.

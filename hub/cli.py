@@ -170,11 +170,13 @@ def clients_scopes() -> None:
 
 
 def _mount_subcommands() -> None:
+    from hub.audit.cli import audit_app
     from hub.deadlines.cli import deadlines_app
     from hub.trust.cli import pki_app, sign, verify
 
     app.add_typer(deadlines_app, name="deadlines", help="Legal deadlines and the working-day calendar.")
     app.add_typer(pki_app, name="pki")
+    app.add_typer(audit_app, name="audit")
     app.command("sign")(sign)
     app.command("verify")(verify)
 

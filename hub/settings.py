@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     key_dir: Path | None = Field(None, description="PKI directory. Default: <data dir>/pki.")
     agencies_file: Path | None = Field(None, description="Agency configuration (TOML). "
                                        "Default: <data dir>/agencies.toml.")
+    log_partitions: int = Field(16, ge=1, le=1024, description="Hash-chain partitions of the message log; "
+                                "at least the number of writer processes, so appends never queue on one lock.")
+    checkpoint_seconds: int = Field(60, ge=0, description="How often the API seals the message log with a "
+                                    "signed checkpoint (0: never; use `thads-hub audit checkpoint`).")
+    clock_skew_seconds: int = Field(300, ge=0, le=3600, description="Allowed clock difference with agencies "
+                                    "for envelope Created/Expires windows and replay memory.")
     holidays_file: Path | None = Field(None, description="Holiday calendar (TOML) for working-day "
                                        "deadlines. Default: the calendar shipped with the hub.")
 

@@ -125,4 +125,58 @@ case_obligations = Table(
     Column("collected_vnd", BigInteger, nullable=False),
 )
 
+# --- The tamper-evident message log (hub/audit). ---------------------------------------------------
+# Every column of an entry, the key included, is covered by its hash: (partition, seq) is the primary
+# key precisely so that there is no unhashed surrogate id an editor could change unnoticed.
+message_log = Table(
+    "message_log", metadata,
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("agency", String(32), nullable=False),
+    Column("service", String(128)),
+    Column("operation", String(128), nullable=False),
+    Column("message_id", String(128)),
+    Column("correlation_id", String(128)),
+    Column("from_agency", String(32)),
+    Column("to_agency", String(32)),
+    Column("case_ref", String(128)),
+    Column("officer", String(200)),
+    Column("purpose", String(1024)),
+    Column("subject_hmac", String(64), index=True),
+    Column("subject_masked", String(32)),
+    Column("payload_hash", String(64)),
+    Column("size_bytes", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("error_code", String(64)),
+    Column("latency_ms", Integer),
+    Column("body", Text),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+Index("ix_message_log_case_ref", message_log.c.case_ref)
+Index("ix_message_log_message_id", message_log.c.message_id)
+
+# The head of each partition's chain; the row lock on it is the only thing writers of one partition
+# share, so writers on different partitions never wait for each other.
+log_heads = Table(
+    "log_heads", metadata,
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+
+log_checkpoints = Table(
+    "log_checkpoints", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("heads", JSON, nullable=False),
+    Column("prev_checkpoint_hash", String(64), nullable=False),
+    Column("checkpoint_hash", String(64), nullable=False),
+    Column("signer_fingerprint", String(64), nullable=False),
+    Column("signature", Text, nullable=False),
+)
+
 Index("ix_enforcement_cases_office_status", enforcement_cases.c.office_code, enforcement_cases.c.status)

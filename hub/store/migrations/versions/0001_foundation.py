@@ -105,9 +105,7 @@ def upgrade() -> None:
             name=op.f("fk_judgment_parties_judgment_id_judgments"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["party_id"], ["parties.id"], name=op.f("fk_judgment_parties_party_id_parties")
-        ),
+        sa.ForeignKeyConstraint(["party_id"], ["parties.id"], name=op.f("fk_judgment_parties_party_id_parties")),
         sa.PrimaryKeyConstraint("judgment_id", "party_id", name=op.f("pk_judgment_parties")),
     )
     op.create_table(
@@ -126,12 +124,8 @@ def upgrade() -> None:
             name=op.f("fk_obligations_judgment_id_judgments"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["obligee_id"], ["parties.id"], name=op.f("fk_obligations_obligee_id_parties")
-        ),
-        sa.ForeignKeyConstraint(
-            ["obligor_id"], ["parties.id"], name=op.f("fk_obligations_obligor_id_parties")
-        ),
+        sa.ForeignKeyConstraint(["obligee_id"], ["parties.id"], name=op.f("fk_obligations_obligee_id_parties")),
+        sa.ForeignKeyConstraint(["obligor_id"], ["parties.id"], name=op.f("fk_obligations_obligor_id_parties")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_obligations")),
     )
     with op.batch_alter_table("obligations", schema=None) as batch_op:

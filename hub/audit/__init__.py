@@ -1,0 +1,1 @@
+"""The tamper-evident message log: who asked what about whom, for which case."""
