@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from hub.api import problems, routes_clients, routes_deadlines, routes_identifiers, routes_system
+from hub.audit.sealer import seal_periodically
 from hub.bootstrap import Services, build_services
 from hub.settings import Settings, get_settings
 
@@ -26,9 +28,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services or build_services(settings or get_settings())
+        current = app.state.services.settings
+        sealer = (asyncio.create_task(seal_periodically(current, app.state.services.db))
+                  if current.checkpoint_seconds > 0 else None)
         try:
             yield
         finally:
+            if sealer:
+                sealer.cancel()
             if owned:
                 await app.state.services.aclose()
 

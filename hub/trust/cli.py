@@ -83,8 +83,11 @@ def verify(file: Annotated[Path, typer.Argument(help="A signed envelope.")], key
     from adapters.refusal import Refusal
     from adapters.trust_store import TrustStore
 
+    from hub.settings import get_settings
+
+    skew = dt.timedelta(seconds=get_settings().clock_skew_seconds)
     try:
-        verified = EnvelopeVerifier(TrustStore.load(_key_dir(key_dir))).verify(file.read_bytes())
+        verified = EnvelopeVerifier(TrustStore.load(_key_dir(key_dir)), clock_skew=skew).verify(file.read_bytes())
     except Refusal as exc:
         rule = f" [{exc.rule}]" if exc.rule else ""
         err.print(f"error {exc.code}{rule}: {exc.detail}", highlight=False)

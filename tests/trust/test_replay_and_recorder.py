@@ -118,3 +118,17 @@ def test_audit_cli_verifies_and_names_tampering(hub_env: Settings) -> None:
         conn.execute(message_log.update().where(message_log.c.seq == 2).values(officer="x"))
     bad = runner.invoke(app, ["audit", "verify"])
     assert bad.exit_code == 1 and "TAMPERED partition 2 seq 2" in bad.stderr
+
+
+def test_sealing_only_when_the_log_grew(hub_env: Settings) -> None:
+    from hub.audit.sealer import seal_if_grown
+
+    runner = CliRunner()
+    runner.invoke(app, ["db", "upgrade"])
+    runner.invoke(app, ["pki", "init"])
+    log = MessageLog(Database(hub_env.database_url), SubjectIndex.from_key_dir(hub_env.keys), partition=0)
+    assert seal_if_grown(log, hub_env) is None  # nothing to seal
+    with ExchangeRecorder(log).exchange("outbound", "land", "FindParcels") as ex:
+        ex.request(b"<q/>")
+    assert seal_if_grown(log, hub_env) == 1
+    assert seal_if_grown(log, hub_env) is None  # unchanged since checkpoint 1
