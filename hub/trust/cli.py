@@ -82,7 +82,6 @@ def verify(file: Annotated[Path, typer.Argument(help="A signed envelope.")], key
     from adapters.envelope import EnvelopeVerifier
     from adapters.refusal import Refusal
     from adapters.trust_store import TrustStore
-
     from hub.settings import get_settings
 
     skew = dt.timedelta(seconds=get_settings().clock_skew_seconds)
