@@ -1,0 +1,1 @@
+"""What every mock agency shares: fault injection, the recorder, signing of answers, admin endpoints."""
