@@ -10,6 +10,7 @@ with the registry code as its Subcode.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -23,11 +24,14 @@ from adapters.refusal import Refusal
 from adapters.xsd import CompiledSchema
 from sandbox_mocks.framework.agency import MockAgency, finish_bytes, read_body
 
+log = logging.getLogger("thads.sandbox")
 Handler = Callable[[etree._Element, VerifiedEnvelope], Awaitable[etree._Element]]
 _CLIENT_CODES_SERVER_SIDE = {"AGENCY_UNAVAILABLE", "INTERNAL"}
 
 
 class SoapMockAgency(MockAgency):
+    # Who may call this agency: the hub, signing as itself. Another agency's valid signature is refused.
+    accepted_callers: frozenset[str] = frozenset({"hub"})
     wsdl_file: str = ""
     xsd_file: str = ""
     target_namespace: str = ""
@@ -80,6 +84,9 @@ class SoapMockAgency(MockAgency):
             body = await read_body(request)
             payload = soap_envelope.unwrap(body)
             verified = self.verifier.verify(etree.tostring(payload), expected_to=self.agency_id)
+            if verified.signer not in self.accepted_callers:
+                raise Refusal(f"{verified.signer} may not call {self.agency_id}", code="CERT_WRONG_AGENCY",
+                              rule="caller")
             business = verified.body
             local = etree.QName(business).localname
             if etree.QName(business).namespace != self.target_namespace or local not in self.operations:
@@ -87,9 +94,14 @@ class SoapMockAgency(MockAgency):
             self.schema.validate(business)
             answer = await self.operations[local](business, verified)
         except Refusal as exc:
-            self.recorder.received(request.url.path, body, verdict="refused", detail=exc.code)
+            self.recorder.received("refused", body, verdict="refused", detail=exc.code)
+            # SOAP 1.2 HTTP binding: Sender faults are 400, Receiver faults 500.
             status = 500 if exc.code in _CLIENT_CODES_SERVER_SIDE else 400
             return self.error_response(status, exc.code, exc.detail, exc.rule)
+        except Exception as exc:  # a bug in the mock still answers in SOAP, and the sandbox keeps serving
+            log.exception("sandbox %s failed on a request", self.agency_id)
+            self.recorder.received("failed", body, verdict="failed", detail=type(exc).__name__)
+            return self.error_response(500, "INTERNAL", f"sandbox error: {type(exc).__name__}")
         self.recorder.received(local, body, verdict="ok", message_id=verified.header.message_id,
                                signer=verified.signer)
         signed = self.signed_answer(self.answer_header(verified, etree.QName(answer).localname), answer)

@@ -1,0 +1,1 @@
+"""Sandbox mocks over real HTTP."""
