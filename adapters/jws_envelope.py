@@ -119,7 +119,7 @@ class JwsVerifier:
         try:
             cert = x509.load_der_x509_certificate(base64.b64decode(x5c[0]))
             fields = _parse_fields(protected.get("env"))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, KeyError):
             raise _bad("the certificate or the envelope claims cannot be read", "jws_header") from None
         self.trust.check(cert, fields.from_agency, now)
         public = cert.public_key()

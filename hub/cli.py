@@ -172,6 +172,7 @@ def clients_scopes() -> None:
 def _mount_subcommands() -> None:
     from hub.audit.cli import audit_app
     from hub.deadlines.cli import deadlines_app
+    from hub.sandbox_cli import sandbox
     from hub.trust.cli import pki_app, sign, verify
 
     app.add_typer(deadlines_app, name="deadlines", help="Legal deadlines and the working-day calendar.")
@@ -179,6 +180,7 @@ def _mount_subcommands() -> None:
     app.add_typer(audit_app, name="audit")
     app.command("sign")(sign)
     app.command("verify")(verify)
+    app.command("sandbox")(sandbox)
 
 
 _mount_subcommands()

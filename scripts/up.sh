@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# README command 1: set up and run the hub on embedded defaults (SQLite in ./.thads, local Redis).
+# README command 1: set up and run the hub with the sandbox agencies on embedded defaults
+# (SQLite and keys in ./.thads, local Redis). The sandbox listens on 8100, the hub on 8000.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -7,4 +8,8 @@ ensure_venv ""
 ensure_redis "${THADS_REDIS_URL:-redis://127.0.0.1:6379/0}" optional
 "$VENV/bin/thads-hub" db upgrade
 "$VENV/bin/thads-hub" pki init
-exec "$VENV/bin/thads-hub" serve --host "${THADS_HOST:-127.0.0.1}" --port "${THADS_PORT:-8000}" "$@"
+HUB_PORT="${THADS_PORT:-8000}"
+"$VENV/bin/thads-hub" sandbox --port "${THADS_SANDBOX_PORT:-8100}" --hub-url "http://127.0.0.1:$HUB_PORT" &
+SANDBOX_PID=$!
+trap 'kill "$SANDBOX_PID" 2>/dev/null || true' EXIT INT TERM
+"$VENV/bin/thads-hub" serve --host "${THADS_HOST:-127.0.0.1}" --port "$HUB_PORT" "$@"

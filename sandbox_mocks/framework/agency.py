@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from lxml import etree
+from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.envelope import (
@@ -62,7 +63,8 @@ class MockAgency(ABC):
 
     # --- shared machinery ------------------------------------------------------------------------
     def build_app(self) -> FastAPI:
-        app = FastAPI(title=f"sandbox {self.agency_id}", docs_url=None, redoc_url=None)
+        # No generated OpenAPI: the agency's published contract is the only description it serves.
+        app = FastAPI(title=f"sandbox {self.agency_id}", docs_url=None, redoc_url=None, openapi_url=None)
         app.include_router(self._admin_router())
         self.add_routes(app)
         app.add_middleware(FaultMiddleware, agency=self)
@@ -83,9 +85,14 @@ class MockAgency(ABC):
         async def get_faults() -> dict[str, Any]:
             return self.faults.config.model_dump()
 
-        @router.put("/faults")
-        async def put_faults(changes: dict[str, Any]) -> dict[str, Any]:
-            return self.faults.update(changes).model_dump()
+        @router.put("/faults", response_model=None)
+        async def put_faults(changes: dict[str, Any]) -> dict[str, Any] | Response:
+            try:
+                return self.faults.update(changes).model_dump()
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                return self.error_response(422, "REQUEST_INVALID",
+                                           f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", "fault_setting")
 
         @router.delete("/faults")
         async def reset_faults() -> dict[str, Any]:

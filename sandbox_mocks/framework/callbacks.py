@@ -71,8 +71,13 @@ class CallbackSender:
         """Send ``callbacks`` in the background (from inside the running loop), one every ``spacing_s``."""
         task = asyncio.get_running_loop().create_task(self.send_sequence(callbacks, spacing_s))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
         return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # a bug, not a receiver failure: say so
+            self.recorder.effect("callback_error", error=repr(task.exception()))
 
     async def send_sequence(self, callbacks: Sequence[Callback], spacing_s: float = 0.0) -> None:
         """A stream of events in their natural order, unless the faults ask for another order."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from adapters.refusal import Refusal
 from sandbox_mocks.framework.agency import ANSWER_TTL, MockAgency, read_body
 from sandbox_mocks.framework.faults import AnswerMutation
 
+log = logging.getLogger(__name__)
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -199,6 +201,11 @@ class RestMockAgency(MockAgency):
                                        message_id=call.jws.header.message_id if call and call.jws else None,
                                        signer=call.jws.signer if call and call.jws else None)
                 return self.refusal_response(exc, call)
+            except Exception as exc:  # a bug here or in an adapter: the agency's own 500, never a bare traceback
+                log.exception("%s %s failed", self.agency_id, operation)
+                self.recorder.received(operation, call.body if call else b"", verdict="error",
+                                       detail=type(exc).__name__)
+                return self.error_response(500, "INTERNAL", f"internal error ({type(exc).__name__})", "internal")
             self.recorder.received(operation, call.body, verdict="ok",
                                    message_id=call.jws.header.message_id if call.jws else None,
                                    signer=call.jws.signer if call.jws else None)
