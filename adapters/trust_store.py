@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 
 from adapters.pki import agency_of, fingerprint, load_certs
 from adapters.refusal import Refusal
@@ -29,6 +30,10 @@ class TrustStore:
     cas: list[x509.Certificate]
     pinned: dict[str, dict[str, x509.Certificate]] = field(default_factory=dict)  # agency -> fp -> cert
     revoked_serials: frozenset[int] = frozenset()
+    # Certificate (by DER) -> the CA that signed it. The CA signature check is the costliest part of a
+    # trust decision and its answer never changes for a given pair; validity times are still checked
+    # on every call.
+    _issuers: dict[bytes, x509.Certificate] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, key_dir: Path) -> TrustStore:
@@ -86,6 +91,10 @@ class TrustStore:
             raise Refusal(f"the certificate is not pinned for {agency!r}", code="CERT_UNTRUSTED", rule="not_pinned")
 
     def _issuer_of(self, cert: x509.Certificate, at: dt.datetime) -> x509.Certificate | None:
+        der = cert.public_bytes(serialization.Encoding.DER)
+        known = self._issuers.get(der)
+        if known is not None:
+            return known if known.not_valid_before_utc <= at <= known.not_valid_after_utc else None
         for ca in self.cas:
             if ca.subject != cert.issuer or not (ca.not_valid_before_utc <= at <= ca.not_valid_after_utc):
                 continue
@@ -93,6 +102,8 @@ class TrustStore:
                 cert.verify_directly_issued_by(ca)
             except (ValueError, TypeError, InvalidSignature):
                 continue
+            if len(self._issuers) < 10_000:
+                self._issuers[der] = ca
             return ca
         return None
 
