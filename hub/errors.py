@@ -86,6 +86,14 @@ REGISTRY: dict[str, ProblemType] = _registry(
     # Agencies and dependencies
     ProblemType("AGENCY_UNAVAILABLE", 503, "Agency unavailable",
                 "An agency did not answer in time or answered with a failure."),
+    ProblemType("AGENCY_TIMEOUT", 504, "Agency timed out",
+                "An agency did not answer within the call's deadline; the call was cancelled."),
+    ProblemType("AGENCY_REJECTED", 422, "Agency rejected the request",
+                "The agency answered and refused the request, with its reason."),
+    ProblemType("AGENCY_INVALID_RESPONSE", 502, "Agency answer invalid",
+                "The agency's answer is malformed or breaks its published contract."),
+    ProblemType("CIRCUIT_OPEN", 503, "Circuit open",
+                "Recent calls to this agency failed; calls fail fast until the breaker half-opens."),
     ProblemType("DEPENDENCY_UNAVAILABLE", 503, "Dependency unavailable",
                 "A component the hub needs (database, Redis) is not reachable."),
     ProblemType("INTERNAL", 500, "Internal error",
@@ -138,6 +146,44 @@ class Conflict(HubError):
 
 class DependencyUnavailable(HubError):
     default_code = "DEPENDENCY_UNAVAILABLE"
+
+
+class AgencyError(HubError):
+    """A failure talking to an agency. ``transient`` errors may be retried (for idempotent operations);
+    the others are answers, and asking again would only get the same answer."""
+
+    default_code = "AGENCY_UNAVAILABLE"
+    transient = False
+
+
+class AgencyNotFound(AgencyError):
+    default_code = "NOT_FOUND"
+
+
+class AgencyRejected(AgencyError):
+    default_code = "AGENCY_REJECTED"
+
+
+class AgencyUnavailable(AgencyError):
+    default_code = "AGENCY_UNAVAILABLE"
+    transient = True
+
+
+class AgencyTimeout(AgencyError):
+    default_code = "AGENCY_TIMEOUT"
+    transient = True
+
+
+class AgencyInvalidResponse(AgencyError):
+    default_code = "AGENCY_INVALID_RESPONSE"
+
+
+class AgencySignatureInvalid(AgencyError):
+    default_code = "SIGNATURE_INVALID"
+
+
+class CircuitOpen(AgencyError):
+    default_code = "CIRCUIT_OPEN"
 
 
 def problem_type_uri(code: str) -> str:
