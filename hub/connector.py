@@ -1,0 +1,98 @@
+"""The one interface between the core and the agencies.
+
+A connector is found by its kind through the entry-point group ``thads_hub.connectors`` (kind =
+agency id up to the first '-', so ``bank-970436`` is served by the ``bank`` entry point) and built once
+per configured agency from THADS_AGENCIES_FILE. The core never imports a concrete connector: it asks
+for capabilities (``IdentitySource``, ``AccountSource``...) and calls them with a ``CallContext``.
+A new agency, or a new bank with a different protocol, is a new package that declares the entry point.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Protocol, runtime_checkable
+
+from adapters.envelope import EnvelopeSigner
+from adapters.jws_envelope import JwsSigner
+from adapters.trust_store import TrustStore
+from hub.agencies import AgencyConfig
+from hub.audit.recorder import ExchangeRecorder
+from hub.model.assets import BankAccount, LandParcel
+from hub.model.party import Address, Party
+from hub.model.verification import SubjectHints
+from hub.resilience.context import CallContext
+from hub.resilience.guard import AgencyGuard
+
+ENTRY_POINT_GROUP = "thads_hub.connectors"
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    name: str
+    idempotent: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class Health:
+    agency_id: str
+    ok: bool
+    detail: str
+    latency_ms: int | None = None
+    breaker: str | None = None
+
+
+@dataclass
+class ConnectorContext:
+    """Everything a connector may use; built by the core, one per configured agency."""
+
+    agency_id: str
+    config: AgencyConfig
+    trust: TrustStore
+    xml_signer: EnvelopeSigner  # the hub's key, for XML envelopes
+    jws_signer: JwsSigner  # the hub's key, for JSON exchanges
+    recorder: ExchangeRecorder  # every exchange is logged through it, nowhere else
+    guard: AgencyGuard  # deadlines, retries, rate limit, breaker
+
+
+class Connector(ABC):
+    kind: ClassVar[str]
+    operations: ClassVar[tuple[OperationSpec, ...]]
+
+    def __init__(self, ctx: ConnectorContext) -> None:
+        self.ctx = ctx
+        self.agency_id = ctx.agency_id
+
+    async def start(self) -> None:  # noqa: B027 - optional hook: most connectors need no start-up work
+        """Build clients (load WSDLs, open pools) once, before the first call."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release pooled connections."""
+
+    @abstractmethod
+    async def health(self) -> Health:
+        """A cheap live check of the agency (a contract fetch or a harmless look-up)."""
+
+
+# --- capabilities the core asks for -------------------------------------------------------------------
+
+@runtime_checkable
+class IdentitySource(Protocol):
+    async def lookup_person(self, person_id: str, call: CallContext) -> Party | None: ...
+    async def search_people(self, hints: SubjectHints, call: CallContext) -> list[Party]: ...
+
+
+@runtime_checkable
+class ResidenceSource(Protocol):
+    async def lookup_residence(self, person_id: str, call: CallContext) -> Address | None: ...
+
+
+@runtime_checkable
+class AccountSource(Protocol):
+    async def find_accounts(self, owner_id: str, call: CallContext) -> list[BankAccount]: ...
+
+
+@runtime_checkable
+class ParcelSource(Protocol):
+    async def find_parcels(self, owner_id: str, call: CallContext) -> list[LandParcel]: ...
