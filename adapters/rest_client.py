@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 
 
-def pooled_client(base_url: str, *, timeout_s: float, connect_timeout_s: float, max_connections: int) -> httpx.AsyncClient:
+def pooled_client(base_url: str, *, timeout_s: float, connect_timeout_s: float,
+                  max_connections: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
