@@ -32,6 +32,7 @@ ICT = timezone(timedelta(hours=7))
 def debtor() -> Party:
     return Party(kind=PartyKind.INDIVIDUAL, full_name="Nguyễn Văn Hoà", birth_date=date(1984, 3, 9),
                  gender=Gender.MALE, person_id="087084000999", legacy_id="341234567",
+                 extensions={"population:SoDienThoai": "0912345678"},
                  addresses=[Address(original_text="Số 12 ấp Hòa Bình, xã Tân Thuận, huyện Cao Lãnh, tỉnh Đồng Tháp",
                                     province_code="82", commune="Xã Tân Thuận", street="Số 12 ấp Hòa Bình",
                                     former_district="Huyện Cao Lãnh")])

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from hub.model.base import CanonicalModel, ShortText, UtcDatetime
+from hub.model.base import CanonicalModel, Extensions, ShortText, UtcDatetime
 from hub.model.money import Vnd
 from hub.model.party import Address
 from hub.model.person_id import PersonIdStr
@@ -61,6 +61,7 @@ class LandParcel(CanonicalModel):
     land_use: ShortText | None = Field(None, description="Mục đích sử dụng, as the registry codes it.")
     owner_ids: list[PersonIdStr] = Field(default_factory=list)
     encumbrances: list[Encumbrance] = Field(default_factory=list)
+    extensions: Extensions = Field(default_factory=dict)
 
 
 class BankAccount(CanonicalModel):
@@ -74,3 +75,4 @@ class BankAccount(CanonicalModel):
     balance_vnd: Vnd | None = None
     balance_at: UtcDatetime | None = None
     frozen_vnd: Vnd = Field(0, description="Amount already frozen (phong tỏa) on the account.")
+    extensions: Extensions = Field(default_factory=dict)

@@ -33,3 +33,8 @@ def _to_utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc), Field(
     description="A moment in time with its offset (naive times are refused); held in UTC.")]
+
+
+Extensions = Annotated[dict[str, str], Field(
+    description="Agency fields the canonical model has no place for, kept verbatim and keyed by the agency's "
+                "element or field name, so that nothing an agency sent is silently dropped.")]

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 from pydantic import Field, StringConstraints, model_validator
 
 from hub.errors import InvalidValue
-from hub.model.base import CanonicalModel, ShortText
+from hub.model.base import CanonicalModel, Extensions, ShortText
 from hub.model.names import FullName
 from hub.model.person_id import Gender, LegacyIdStr, PersonIdStr, check_person_id_consistency
 from hub.model.provinces import ProvinceCode, resolve_province_name
@@ -34,6 +34,7 @@ class Address(CanonicalModel):
     street: ShortText | None = Field(None, description="House number, street, hamlet (số nhà, đường, thôn).")
     former_district: ShortText | None = Field(
         None, description="Huyện/quận named by an old address; kept for old records only.")
+    extensions: Extensions = Field(default_factory=dict)
 
     @classmethod
     def from_text(cls, text: str) -> Address:
@@ -71,6 +72,7 @@ class Party(CanonicalModel):
     legacy_id: LegacyIdStr | None = None
     tax_code: TaxCode | None = None
     addresses: list[Address] = Field(default_factory=list)
+    extensions: Extensions = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _coherent(self) -> Party:

@@ -21,7 +21,7 @@ def _party_row(p: Party) -> dict[str, Any]:
         "id": p.id, "kind": p.kind.value, "full_name": p.full_name, "name_key": name_key(p.full_name),
         "birth_date": p.birth_date, "gender": p.gender.value if p.gender else None,
         "person_id": p.person_id, "legacy_id": p.legacy_id, "tax_code": p.tax_code,
-        "addresses": [a.model_dump(mode="json") for a in p.addresses],
+        "addresses": [a.model_dump(mode="json") for a in p.addresses], "extensions": dict(p.extensions),
     }
 
 
@@ -39,7 +39,7 @@ def _party_from_row(r: Any) -> Party:
     return Party(
         id=r.id, kind=r.kind, full_name=r.full_name, birth_date=r.birth_date, gender=r.gender,
         person_id=r.person_id, legacy_id=r.legacy_id, tax_code=r.tax_code,
-        addresses=[Address.model_validate(a) for a in r.addresses],
+        addresses=[Address.model_validate(a) for a in r.addresses], extensions=r.extensions,
     )
 
 

@@ -77,6 +77,7 @@ parties = Table(
     Column("legacy_id", String(9)),
     Column("tax_code", String(14)),
     Column("addresses", JSON, nullable=False),
+    Column("extensions", JSON, nullable=False, server_default="{}"),
 )
 
 judgment_parties = Table(
