@@ -170,6 +170,7 @@ def clients_scopes() -> None:
 
 
 def _mount_subcommands() -> None:
+    from hub.agencies_cli import agencies
     from hub.audit.cli import audit_app
     from hub.deadlines.cli import deadlines_app
     from hub.sandbox_cli import sandbox
@@ -181,6 +182,7 @@ def _mount_subcommands() -> None:
     app.command("sign")(sign)
     app.command("verify")(verify)
     app.command("sandbox")(sandbox)
+    app.command("agencies")(agencies)
 
 
 _mount_subcommands()
