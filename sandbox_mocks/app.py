@@ -3,6 +3,7 @@
     /population  Population DB + VNeID (REST/JSON, OAuth2, JWS)   contract: /population/contracts/openapi.json
     /land        Land registry (SOAP 1.2)                          contract: /land?wsdl
     /postal      VNPost (REST/JSON, HMAC webhooks)                 contract: /postal/contracts/openapi.json
+    /court       Courts (SOAP 1.2): GetJudgment, ListEffectiveJudgments  contract: /court?wsdl
 
 All mocks share one seeded world, so the same citizen owns the same parcels everywhere.
 """
@@ -17,8 +18,10 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox_mocks.config import SandboxConfig
+from sandbox_mocks.court.mock import CourtMock
 from sandbox_mocks.framework.agency import MockAgency
 from sandbox_mocks.framework.faults import FaultInjector
+from sandbox_mocks.framework.soap_agency import SoapMockAgency
 from sandbox_mocks.land.mock import LandRegistryMock
 from sandbox_mocks.population.mock import PopulationMock
 from sandbox_mocks.postal.mock import PostalMock
@@ -36,6 +39,7 @@ def build_agencies(config: SandboxConfig, world: World) -> list[MockAgency]:
                        client_secret=config.population_client_secret, faults=faults("population"),
                        seed=config.seed),
         LandRegistryMock(world=world, key_dir=config.key_dir, faults=faults("land"), seed=config.seed),
+        CourtMock(world=world, key_dir=config.key_dir, faults=faults("court"), seed=config.seed),
         PostalMock(key_dir=config.key_dir, api_key=config.postal_api_key, hmac_secret=config.postal_hmac_secret,
                    callback_url=config.hub_url.rstrip("/") + POSTAL_EVENTS_PATH, faults=faults("postal"),
                    seed=config.seed),
@@ -44,7 +48,7 @@ def build_agencies(config: SandboxConfig, world: World) -> list[MockAgency]:
 
 def contract_url(agency: MockAgency, base_url: str) -> str:
     root = base_url.rstrip("/") + agency.prefix
-    return f"{root}?wsdl" if agency.agency_id == "land" else f"{root}/contracts/openapi.json"
+    return f"{root}?wsdl" if isinstance(agency, SoapMockAgency) else f"{root}/contracts/openapi.json"
 
 
 class _PrefixSlash:
