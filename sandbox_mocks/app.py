@@ -4,6 +4,7 @@
     /land        Land registry (SOAP 1.2)                          contract: /land?wsdl
     /postal      VNPost (REST/JSON, HMAC webhooks)                 contract: /postal/contracts/openapi.json
     /court       Courts (SOAP 1.2): GetJudgment, ListEffectiveJudgments  contract: /court?wsdl
+    /procuracy   Procuracy (REST, signed edXML)                    contract: /procuracy/contracts/openapi.json
 
 All mocks share one seeded world, so the same citizen owns the same parcels everywhere.
 """
@@ -25,9 +26,11 @@ from sandbox_mocks.framework.soap_agency import SoapMockAgency
 from sandbox_mocks.land.mock import LandRegistryMock
 from sandbox_mocks.population.mock import PopulationMock
 from sandbox_mocks.postal.mock import PostalMock
+from sandbox_mocks.procuracy import ProcuracyMock
 from sandbox_mocks.seed.world import World, shared_world
 
 POSTAL_EVENTS_PATH = "/v1/inbound/postal/events"
+PROCURACY_INBOUND_PATH = "/v1/inbound/procuracy"
 
 
 def build_agencies(config: SandboxConfig, world: World) -> list[MockAgency]:
@@ -40,6 +43,8 @@ def build_agencies(config: SandboxConfig, world: World) -> list[MockAgency]:
                        seed=config.seed),
         LandRegistryMock(world=world, key_dir=config.key_dir, faults=faults("land"), seed=config.seed),
         CourtMock(world=world, key_dir=config.key_dir, faults=faults("court"), seed=config.seed),
+        ProcuracyMock(world=world, key_dir=config.key_dir, faults=faults("procuracy"), seed=config.seed,
+                      push_url=config.hub_url.rstrip("/") + PROCURACY_INBOUND_PATH),
         PostalMock(key_dir=config.key_dir, api_key=config.postal_api_key, hmac_secret=config.postal_hmac_secret,
                    callback_url=config.hub_url.rstrip("/") + POSTAL_EVENTS_PATH, faults=faults("postal"),
                    seed=config.seed),
