@@ -5,6 +5,7 @@
     /postal      VNPost (REST/JSON, HMAC webhooks)                 contract: /postal/contracts/openapi.json
     /court       Courts (SOAP 1.2): GetJudgment, ListEffectiveJudgments  contract: /court?wsdl
     /procuracy   Procuracy (REST, signed edXML)                    contract: /procuracy/contracts/openapi.json
+    /banks/<BIN> Banks, one per BIN (SOAP 1.2, pain.001/pain.002)  contract: /banks/<BIN>?wsdl
 
 All mocks share one seeded world, so the same citizen owns the same parcels everywhere.
 """
@@ -18,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from sandbox_mocks.bank import EVENTS_PATH, BankMock
 from sandbox_mocks.config import SandboxConfig
 from sandbox_mocks.court.mock import CourtMock
 from sandbox_mocks.framework.agency import MockAgency
@@ -45,6 +47,8 @@ def build_agencies(config: SandboxConfig, world: World) -> list[MockAgency]:
         CourtMock(world=world, key_dir=config.key_dir, faults=faults("court"), seed=config.seed),
         ProcuracyMock(world=world, key_dir=config.key_dir, faults=faults("procuracy"), seed=config.seed,
                       push_url=config.hub_url.rstrip("/") + PROCURACY_INBOUND_PATH),
+        *[BankMock(bank_bin=b, world=world, key_dir=config.key_dir, faults=faults(f"bank-{b}"), seed=config.seed,
+                   events_url=config.hub_url.rstrip("/") + EVENTS_PATH.format(bin=b)) for b in config.bank_bins],
         PostalMock(key_dir=config.key_dir, api_key=config.postal_api_key, hmac_secret=config.postal_hmac_secret,
                    callback_url=config.hub_url.rstrip("/") + POSTAL_EVENTS_PATH, faults=faults("postal"),
                    seed=config.seed),

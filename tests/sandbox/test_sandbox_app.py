@@ -56,7 +56,8 @@ def _land_lookup(base: str, key_dir: Path, person_id: str) -> etree._Element:
 
 def test_index_lists_every_agency_and_its_contract(sandbox: ServedApp) -> None:
     index = httpx.get(sandbox.url + "/").json()
-    assert set(index["agencies"]) == {"population", "land", "postal", "court", "procuracy"}
+    assert set(index["agencies"]) == {"population", "land", "postal", "court", "procuracy", "bank-970436",
+                                      "bank-970418", "bank-970405"}
     for agency, facts in index["agencies"].items():
         contract = facts["contract"].replace("http://127.0.0.1:8100", sandbox.url)
         assert httpx.get(contract).status_code == 200, agency
