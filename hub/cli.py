@@ -173,7 +173,7 @@ def _mount_subcommands() -> None:
     from hub.agencies_cli import agencies
     from hub.audit.cli import audit_app
     from hub.deadlines.cli import deadlines_app
-    from hub.sandbox_cli import sandbox
+    from hub.sandbox_cli import sandbox, sandbox_push
     from hub.trust.cli import pki_app, sign, verify
 
     app.add_typer(deadlines_app, name="deadlines", help="Legal deadlines and the working-day calendar.")
@@ -182,6 +182,7 @@ def _mount_subcommands() -> None:
     app.command("sign")(sign)
     app.command("verify")(verify)
     app.command("sandbox")(sandbox)
+    app.command("sandbox-push")(sandbox_push)
     app.command("agencies")(agencies)
 
 

@@ -8,13 +8,23 @@ from typing import Annotated
 import typer
 
 from hub.agencies import AgencyAuth, AgencyConfig, write_agencies
+from hub.agency_ids import SANDBOX_BANK_BINS
 
 
 def sandbox_agencies_config(base_url: str, key_dir: Path, *, population_client_id: str,
-                            population_client_secret: str, postal_api_key: str,
-                            postal_hmac_secret: str) -> dict[str, AgencyConfig]:
+                            population_client_secret: str, postal_api_key: str, postal_hmac_secret: str,
+                            bank_bins: tuple[str, ...] = SANDBOX_BANK_BINS) -> dict[str, AgencyConfig]:
     """The agencies file entries that point the hub at a sandbox listening on ``base_url``."""
+    banks = {f"bank-{b}": AgencyConfig(protocol="soap", base_url=f"{base_url}/banks/{b}",
+                                       wsdl=f"{base_url}/banks/{b}?wsdl", certificate=key_dir / f"bank-{b}.pem")
+             for b in bank_bins}
     return {
+        "court": AgencyConfig(protocol="soap", base_url=f"{base_url}/court", wsdl=f"{base_url}/court?wsdl",
+                              certificate=key_dir / "court.pem"),
+        "procuracy": AgencyConfig(protocol="rest", base_url=f"{base_url}/procuracy",
+                                  openapi=f"{base_url}/procuracy/contracts/openapi.json",
+                                  certificate=key_dir / "procuracy.pem"),
+        **banks,
         "population": AgencyConfig(
             protocol="rest", base_url=f"{base_url}/population",
             openapi=f"{base_url}/population/contracts/openapi.json", certificate=key_dir / "population.pem",
@@ -38,8 +48,9 @@ def sandbox(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127
             hub_url: Annotated[str, typer.Option(help="Where the sandbox pushes events.")] = "http://127.0.0.1:8000",
             write_config: Annotated[bool, typer.Option(help="Write THADS_AGENCIES_FILE pointing the hub at "
                                                        "this sandbox.")] = True) -> None:
-    """Start the mock agencies (population + VNeID, land registry, postal) under /population, /land, /postal,
-    print each base URL and contract location, and write the agencies file for the hub."""
+    """Start the mock agencies (population + VNeID, land registry, postal, courts, procuracy, banks per BIN)
+    under their Conventions prefixes, print each base URL and contract location, and write the agencies file
+    for the hub."""
     import uvicorn
 
     from hub.agency_ids import sandbox_agencies
@@ -61,6 +72,61 @@ def sandbox(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127
         write_agencies(settings.agencies, sandbox_agencies_config(
             config.base_url, settings.keys, population_client_id=config.population_client_id,
             population_client_secret=config.population_client_secret, postal_api_key=config.postal_api_key,
-            postal_hmac_secret=config.postal_hmac_secret))
+            postal_hmac_secret=config.postal_hmac_secret, bank_bins=config.bank_bins))
         typer.echo(f"agencies file written: {settings.agencies}")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+PUSH_KINDS = ("judgments", "transfers", "actions")
+
+
+def sandbox_push(kind: Annotated[str, typer.Argument(help="judgments (a court's SubmitJudgment over SOAP), "
+                                                     "transfers (a bank's incoming-transfer events) or actions "
+                                                     "(the procuracy's protests and recommendations).")],
+                 to: Annotated[str, typer.Option(help="Receiver URL (default: the hub's inbound path).")] = "",
+                 hub_url: Annotated[str, typer.Option(help="The hub, when --to is not given.")] = "http://127.0.0.1:8000",
+                 rate: Annotated[float, typer.Option(help="Messages per second offered.")] = 5.0,
+                 count: Annotated[int, typer.Option(help="Distinct messages to send.")] = 20,
+                 repeat_share: Annotated[float, typer.Option(help="Share of messages sent twice, byte-identical "
+                                                             "(0..1).")] = 0.0,
+                 bank: Annotated[str, typer.Option(help="BIN of the bank sending transfers.")] = "970436",
+                 seed: Annotated[int, typer.Option(help="Seed of the synthetic world.")] = 2026,
+                 citizens: Annotated[int, typer.Option(help="Size of the synthetic world.")] = 10_000) -> None:
+    """Play an agency that calls the hub: send signed messages at a chosen rate with a chosen share of
+    repeats, and report what the receiver acknowledged (JSON summary on stdout)."""
+    import asyncio
+    import json
+
+    from hub.settings import get_settings
+    from sandbox_mocks.bank import DEFAULT_OFFICE_ACCOUNT, EVENTS_PATH, transfer_push_items
+    from sandbox_mocks.bank import xml_sender as bank_sender
+    from sandbox_mocks.court.pusher import judgment_push_items, soap_sender
+    from sandbox_mocks.framework.pusher import push
+    from sandbox_mocks.procuracy.pusher import action_push_items
+    from sandbox_mocks.procuracy.pusher import xml_sender as procuracy_sender
+    from sandbox_mocks.seed.world import build_world
+
+    if kind not in PUSH_KINDS:
+        raise typer.BadParameter(f"kind must be one of {', '.join(PUSH_KINDS)}")
+    if not 0 <= repeat_share <= 1 or rate <= 0 or count < 1:
+        raise typer.BadParameter("need rate > 0, count >= 1 and 0 <= repeat-share <= 1")
+    key_dir = get_settings().keys
+    world = build_world(seed=seed, citizens=citizens)
+    base = hub_url.rstrip("/")
+    if kind == "judgments":
+        items, (send, close) = judgment_push_items(world, key_dir, count=count), soap_sender(to or f"{base}/soap/court")
+    elif kind == "transfers":
+        items = transfer_push_items(world, key_dir, bank, count=count, office_account=DEFAULT_OFFICE_ACCOUNT)
+        send, close = bank_sender(to or base + EVENTS_PATH.format(bin=bank))
+    else:
+        items, (send, close) = action_push_items(world, key_dir, count=count), procuracy_sender(
+            to or f"{base}/v1/inbound/procuracy")
+
+    async def run() -> dict[str, object]:
+        try:
+            report = await push(items, send, rate_per_s=rate, repeat_share=repeat_share, seed=seed)
+        finally:
+            await close()
+        return report.summary()
+
+    typer.echo(json.dumps(asyncio.run(run()), ensure_ascii=False, indent=2))

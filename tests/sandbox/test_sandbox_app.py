@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request, Response
 from lxml import etree
 
 from adapters import soap_envelope
@@ -89,3 +91,31 @@ def test_the_agencies_file_points_the_hub_at_the_sandbox(tmp_path: Path, key_dir
     assert agencies["land"].wsdl == "http://127.0.0.1:8100/land?wsdl"
     assert agencies["population"].auth.kind == "oauth2_client_credentials"
     assert all(cfg.certificate and cfg.certificate.exists() for cfg in agencies.values())
+
+
+def test_sandbox_push_cli_delivers_at_the_rate_with_repeats(hub_env: object) -> None:
+    # FastAPI resolves the endpoint's annotations from the module, so Request/Response are imported there.
+    from typer.testing import CliRunner
+
+    from hub.cli import app as cli
+
+    received: list[bytes] = []
+    receiver = FastAPI()
+
+    @receiver.post("/v1/inbound/procuracy")
+    async def inbound(request: Request) -> Response:
+        body = await request.body()
+        duplicate = body in received
+        received.append(body)
+        return Response(status_code=409 if duplicate else 202)
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["pki", "init"]).exit_code == 0
+    with ServedApp(receiver) as served:
+        result = runner.invoke(cli, ["sandbox-push", "actions", "--hub-url", served.url, "--count", "12", "--rate", "20",
+                                     "--repeat-share", "0.5", "--citizens", "600", "--seed", "11"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["originals"] == 12 and summary["acknowledged"] == 12, json.dumps(summary)
+    assert summary["repeats"] >= 1 and summary["not_acknowledged"] == {"HTTP 409": summary["repeats"]}
+    assert len(received) == summary["sent"]
