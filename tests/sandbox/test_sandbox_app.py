@@ -112,7 +112,8 @@ def test_sandbox_push_cli_delivers_at_the_rate_with_repeats(hub_env: object) -> 
     runner = CliRunner()
     assert runner.invoke(cli, ["pki", "init"]).exit_code == 0
     with ServedApp(receiver) as served:
-        result = runner.invoke(cli, ["sandbox-push", "actions", "--hub-url", served.url, "--count", "12", "--rate", "20",
+        result = runner.invoke(cli, ["sandbox-push", "actions", "--hub-url", served.url, "--count", "12",
+                                     "--rate", "20",
                                      "--repeat-share", "0.5", "--citizens", "600", "--seed", "11"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
