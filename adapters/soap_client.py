@@ -126,6 +126,10 @@ class SoapAgencyClient:
         token = _current.set(ex)
         try:
             await getattr(self.service, operation)(Header=texts, Body={"_value_1": business})
+        except BaseException as exc:
+            # The bytes of a failed exchange still belong in the message log.
+            exc.soap_exchange = ex  # type: ignore[attr-defined]
+            raise
         finally:
             _current.reset(token)
         return ex

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from pydantic import Field
 
 from hub.model.assets import AccountNumber, BankBin, CertificateSerial
-from hub.model.base import CanonicalModel, ShortText, UtcDatetime
+from hub.model.base import CanonicalModel, Extensions, ShortText, UtcDatetime
 from hub.model.money import Vnd
 
 
@@ -50,3 +50,6 @@ class LandRestriction(CanonicalModel):
     status: MeasureStatus = MeasureStatus.REQUESTED
     requested_at: UtcDatetime | None = None
     registered_at: UtcDatetime | None = None
+    lift_decision_ref: ShortText | None = Field(None, description="The decision that lifted it (quyết định gỡ).")
+    lifted_at: UtcDatetime | None = None
+    extensions: Extensions = Field(default_factory=dict)

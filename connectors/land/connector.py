@@ -1,0 +1,326 @@
+"""The land registry connector (agency ``land``): SOAP 1.2 through the local contract WSDL.
+
+Calls: every operation runs through ``ctx.guard`` (deadline, rate limit, breaker; retries only for
+look-ups and for the keyed side effects). Each attempt signs a fresh envelope (new MessageId, the
+CallContext's case, officer and purpose), and only the element the verifier returns as signed is
+validated against ``land-registry.xsd`` and mapped.
+
+Logging: ONE message-log exchange per call, holding a request/response pair for EVERY attempt (the
+raw bytes as sent and as received, the envelope header sent and the verified header received), and,
+when the call fails, the closing refusal the recorder adds (so a retried call shows each attempt, and
+a call the breaker stopped shows as refused with CIRCUIT_OPEN although nothing was sent).
+
+Errors: a SOAP Receiver fault, HTTP 5xx or a connection failure -> AgencyUnavailable (504 and client
+time-outs -> AgencyTimeout), both transient; a Sender fault (the registry refused our message) ->
+AgencyRejected with the fault's code as rule; an answer that fails the signature or trust checks ->
+AgencySignatureInvalid; a malformed or schema-breaking answer -> AgencyInvalidResponse; a registry
+refusal (TuChoi) -> AgencyRejected with its MaLoi as rule; an unknown certificate -> None.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import copy
+import dataclasses
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import ClassVar, TypeVar
+
+import httpx
+import zeep.exceptions
+from lxml import etree
+
+from adapters import soap_envelope
+from adapters.envelope import EnvelopeFields, EnvelopeVerifier
+from adapters.refusal import Refusal
+from adapters.rest_client import pooled_client
+from adapters.soap_client import SoapAgencyClient
+from adapters.xml_hardened import parse_xml
+from adapters.xsd import CompiledSchema
+from hub.audit.log import Outcome
+from hub.audit.recorder import Exchange
+from hub.connector import Connector, ConnectorContext, Health, OperationSpec
+from hub.errors import (
+    AgencyError,
+    AgencyInvalidResponse,
+    AgencyRejected,
+    AgencySignatureInvalid,
+    AgencyTimeout,
+    AgencyUnavailable,
+    InvalidValue,
+)
+from hub.model.assets import LandParcel
+from hub.model.measures import LandRestriction
+from hub.resilience.context import CallContext
+from mappings import land as m
+
+T = TypeVar("T")
+
+HUB = "hub"
+SERVICE = "land"
+ENVELOPE_TTL = dt.timedelta(minutes=5)
+# Codes of the answer checks that say the answer cannot be trusted (signature, certificate, binding).
+_TRUST_CODES = frozenset({"SIGNATURE_INVALID", "CERT_UNTRUSTED", "CERT_EXPIRED", "CERT_WRONG_AGENCY",
+                          "CERT_REVOKED", "MESSAGE_EXPIRED", "REPLAY"})
+_SOAP_FAULT = f"{{{soap_envelope.SOAP12}}}Fault"
+
+
+@dataclass
+class _Wire:
+    """What went over the wire in one attempt, seen by the HTTP client's hooks (kept when it fails)."""
+
+    request: bytes | None = None
+    status: int | None = None
+    response: bytes | None = None
+
+
+_wire: contextvars.ContextVar[_Wire | None] = contextvars.ContextVar("land_wire", default=None)
+
+
+async def _on_request(request: httpx.Request) -> None:
+    wire = _wire.get()
+    if wire is not None:
+        wire.request = request.content
+
+
+async def _on_response(response: httpx.Response) -> None:
+    wire = _wire.get()
+    if wire is not None:
+        await response.aread()
+        wire.status, wire.response = response.status_code, response.content
+
+
+def _is_fault(data: bytes | None) -> bool:
+    if not data:
+        return False
+    try:
+        root = parse_xml(data)
+    except Refusal:
+        return False
+    body = root.find(f"{{{soap_envelope.SOAP12}}}Body")
+    return body is not None and len(body) == 1 and body[0].tag == _SOAP_FAULT
+
+
+def _typed(exc: BaseException, wire: _Wire, operation: str) -> BaseException:
+    """The typed agency error for a failed attempt (or ``exc`` itself when it is not the agency's)."""
+    if isinstance(exc, AgencyError | asyncio.CancelledError):
+        return exc
+    where = f"land {operation}"
+    if isinstance(exc, httpx.TimeoutException):
+        return AgencyTimeout(f"{where}: no answer in time ({type(exc).__name__})", rule="http_timeout")
+    if isinstance(exc, httpx.TransportError):
+        return AgencyUnavailable(f"{where}: {type(exc).__name__}: {exc}", rule="http_transport")
+    status = wire.status
+    if isinstance(exc, Refusal) and status is not None:
+        fault = status >= 400 and _is_fault(wire.response)
+        if status == 504:
+            return AgencyTimeout(f"{where}: the registry timed out ({exc.detail})", rule=exc.rule or "http_504")
+        if status >= 500 or (fault and exc.code in ("AGENCY_UNAVAILABLE", "INTERNAL")):
+            return AgencyUnavailable(f"{where}: {exc.detail}", rule=exc.rule or f"http_{status}")
+        if fault:  # a Sender fault: the registry refused the message we sent
+            return AgencyRejected(f"{where}: the registry refused the message: {exc.detail}", rule=exc.code,
+                                  fault_rule=exc.rule)
+        if status >= 400:
+            return AgencyInvalidResponse(f"{where}: HTTP {status} without a SOAP fault", rule=f"http_{status}")
+        if exc.code in _TRUST_CODES:
+            return AgencySignatureInvalid(f"{where}: {exc.detail}", code=exc.code, rule=exc.rule)
+        if exc.code == "REQUEST_INVALID":  # addressed to someone else than the hub
+            return AgencySignatureInvalid(f"{where}: {exc.detail}", rule=exc.rule or "addressee")
+        return AgencyInvalidResponse(f"{where}: {exc.detail}", rule=exc.rule or exc.code.lower())
+    if isinstance(exc, zeep.exceptions.Error):
+        if wire.request is None:  # zeep could not render the request: the caller's values break the contract
+            return InvalidValue(f"{where}: the request breaks the contract: {exc}", code="REQUEST_INVALID",
+                                rule="land_request")
+        return AgencyInvalidResponse(f"{where}: {type(exc).__name__}: {exc}", rule="soap_answer")
+    return exc
+
+
+def _outcome(exc: BaseException) -> tuple[Outcome, str]:
+    """How one attempt ended, for its response entry (the recorder's closing entry of a failed call says
+    "refused" for every typed error; an attempt's entry tells a failure and a time-out apart)."""
+    if isinstance(exc, asyncio.CancelledError):
+        return "timeout", "AGENCY_TIMEOUT"
+    if isinstance(exc, AgencyTimeout):
+        return "timeout", exc.code
+    if isinstance(exc, AgencyUnavailable):
+        return "failed", exc.code
+    if isinstance(exc, Refusal):
+        return "refused", exc.code
+    return "failed", type(exc).__name__
+
+
+class LandConnector(Connector):
+    """ParcelSource, plus certificate look-ups and restriction registration at the land registry."""
+
+    kind: ClassVar[str] = "land"
+    operations: ClassVar[tuple[OperationSpec, ...]] = (
+        OperationSpec("find_parcels", True, "TraCuuThuaDatTheoChuSoHuu: the parcels a person holds, alone or "
+                      "jointly (an empty list when none). A look-up: retried on transient failures."),
+        OperationSpec("parcel_by_certificate", True, "TraCuuThuaDatTheoGiayChungNhan: one parcel by its "
+                      "certificate serial, None when the registry has no such certificate. A look-up: retried."),
+        OperationSpec("register_restriction", True, "DangKyHanChe: register a halt (TAMDUNG) or seizure (KEBIEN) "
+                      "decision on a certificate. Idempotent at the registry by (SoQuyetDinh, SoPhatHanhGCN): "
+                      "sent with idempotency key '<decision>:<serial>' and retried on transient failures; the "
+                      "same registration again answers the first receipt and registers nothing more."),
+        OperationSpec("lift_restriction", True, "GoHanChe: lift a registered restriction by a lifting decision. "
+                      "Idempotent at the registry by (SoQuyetDinh, SoPhatHanhGCN): sent with idempotency key "
+                      "'<decision>:<serial>' and retried; the same lift again answers the first lift receipt."),
+    )
+
+    def __init__(self, ctx: ConnectorContext) -> None:
+        super().__init__(ctx)
+        self._http: httpx.AsyncClient | None = None
+        self._client: SoapAgencyClient | None = None
+        self._schema: CompiledSchema | None = None
+        self._start_lock = asyncio.Lock()
+
+    # --- life cycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        async with self._start_lock:
+            if self._client is not None:
+                return
+            config = self.ctx.config
+            http = pooled_client(config.base_url, timeout_s=config.timeout_s,
+                                 connect_timeout_s=config.connect_timeout_s, max_connections=config.concurrency)
+            http.event_hooks = {"request": [_on_request], "response": [_on_response]}
+            try:
+                # zeep reads the WSDL and its schemas from local files, synchronously: off the event loop.
+                self._client = await asyncio.to_thread(
+                    SoapAgencyClient, m.WSDL, agency_id=self.agency_id, address=config.base_url, binding=m.BINDING,
+                    signer=self.ctx.xml_signer, verifier=EnvelopeVerifier(self.ctx.trust), http=http,
+                    operation_timeout=config.timeout_s)
+                self._schema = await asyncio.to_thread(CompiledSchema.load, m.XSD)
+            except BaseException:
+                await http.aclose()
+                raise
+            self._http = http
+
+    async def aclose(self) -> None:
+        client, http = self._client, self._http
+        self._client, self._http = None, None
+        if client is not None:
+            client.transport.wsdl_client.close()
+        if http is not None:
+            await http.aclose()
+
+    async def health(self) -> Health:
+        """GET of the registry's WSDL (its contract URL): cheap, signs nothing, asks about no one."""
+        await self.start()
+        assert self._http is not None
+        config = self.ctx.config
+        url = config.wsdl or f"{config.base_url.rstrip('/')}?wsdl"
+        try:
+            breaker: str | None = (await self.ctx.guard.breaker.state()).value
+        except Exception:  # Redis down: the agency may still be fine; say what is known
+            breaker = None
+        started = time.perf_counter()
+        try:
+            response = await self._http.get(url, timeout=min(config.timeout_s, 5.0))
+        except httpx.HTTPError as exc:
+            return Health(self.agency_id, False, f"{url}: {type(exc).__name__}", None, breaker)
+        latency = int((time.perf_counter() - started) * 1000)
+        ok = response.status_code == 200 and b"DangKyDatDaiSoap12Binding" in response.content
+        detail = "contract served" if ok else f"{url}: HTTP {response.status_code}"
+        return Health(self.agency_id, ok, detail, latency, breaker)
+
+    # --- capabilities ------------------------------------------------------------------------------------
+    async def find_parcels(self, owner_id: str, call: CallContext) -> list[LandParcel]:
+        """ParcelSource: every parcel the person holds (alone or jointly); [] when none."""
+        request = m.parcels_of_owner_request(owner_id)
+        return await self._call(m.FIND_BY_OWNER, request, call, idempotent=True,
+                                subject=owner_id.strip(), mapper=lambda body: m.parcels_of_owner_from(body, owner_id))
+
+    async def parcel_by_certificate(self, serial: str, call: CallContext) -> LandParcel | None:
+        """The parcel of a certificate (serial with or without the space), None when none is registered."""
+        request = m.parcel_by_certificate_request(serial)
+        return await self._call(m.FIND_BY_CERTIFICATE, request, call, idempotent=True,
+                                subject=call.subject_person_id,
+                                mapper=lambda body: m.parcel_by_certificate_from(body, serial))
+
+    async def register_restriction(self, restriction: LandRestriction, office: str, decided_on: date,
+                                   call: CallContext) -> LandRestriction:
+        """Register the halt or seizure; APPLIED with ``registered_at`` (the registry's reception time),
+        or AgencyRejected with the registry's MaLoi as ``rule``."""
+        request = m.register_request(restriction, office, decided_on, m.register_note(restriction))
+        keyed = dataclasses.replace(call, idempotency_key=m.idempotency_key(restriction.decision_ref,
+                                                                            restriction.certificate_serial))
+        if restriction.requested_at is None:
+            restriction = restriction.model_copy(update={"requested_at": dt.datetime.now(dt.UTC)})
+        registered = restriction
+        return await self._call(m.REGISTER, request, keyed, idempotent=False, subject=call.subject_person_id,
+                                mapper=lambda body: m.registered_from(body, registered)[0])
+
+    async def lift_restriction(self, restriction: LandRestriction, lift_decision_ref: str, call: CallContext,
+                               lifted_on: date | None = None) -> LandRestriction:
+        """Lift the restriction registered under ``restriction.decision_ref``; LIFTED, or AgencyRejected."""
+        request = m.lift_request(restriction, lift_decision_ref, lifted_on)
+        keyed = dataclasses.replace(call, idempotency_key=m.idempotency_key(restriction.decision_ref,
+                                                                            restriction.certificate_serial))
+        return await self._call(m.LIFT, request, keyed, idempotent=False, subject=call.subject_person_id,
+                                mapper=lambda body: m.lifted_from(body, restriction, lift_decision_ref)[0])
+
+    # --- one call, its attempts and its log ----------------------------------------------------------
+    async def _call(self, operation: str, request: etree._Element, call: CallContext, *, idempotent: bool,
+                    subject: str | None, mapper: Callable[[etree._Element], T]) -> T:
+        await self.start()
+        async with self.ctx.recorder.exchange_async("outbound", self.agency_id, operation, service=SERVICE,
+                                                    subject_person_id=subject) as ex:
+
+            async def attempt(timeout_s: float) -> T:
+                return await self._attempt(ex, operation, request, call, mapper)
+
+            return await self.ctx.guard.call(attempt, call, idempotent=idempotent)
+
+    def _header(self, operation: str, call: CallContext) -> EnvelopeFields:
+        now = dt.datetime.now(dt.UTC)
+        return EnvelopeFields(message_id=str(uuid.uuid4()), from_agency=HUB, to_agency=self.agency_id,
+                              service=SERVICE, operation=operation, created=now, expires=now + ENVELOPE_TTL,
+                              case_ref=call.case_ref, officer=call.officer, purpose=call.purpose)
+
+    async def _attempt(self, ex: Exchange, operation: str, request: etree._Element, call: CallContext,
+                       mapper: Callable[[etree._Element], T]) -> T:
+        assert self._client is not None and self._schema is not None
+        header = self._header(operation, call)
+        wire = _Wire()
+        token = _wire.set(wire)
+        try:
+            soap = await self._client.call(operation, header, copy.deepcopy(request))
+        except BaseException as exc:
+            typed = _typed(exc, wire, operation)
+            self._log_failure(ex, header, wire, typed)
+            if typed is exc:
+                raise
+            raise typed from exc
+        finally:
+            _wire.reset(token)
+        verified = soap.verified
+        ex.request(soap.request_bytes or wire.request, header)
+        if verified is None:  # pragma: no cover - the transport raises instead of returning unverified
+            raise AgencySignatureInvalid(f"land {operation}: the answer was not verified", rule="unverified")
+        answer = soap.response_bytes or wire.response
+        try:
+            self._schema.validate(verified.body)
+            result = mapper(verified.body)
+        except Refusal as exc:
+            error = exc if isinstance(exc, AgencyError) else AgencyInvalidResponse(
+                f"land {operation}: the answer is invalid: {exc.detail}", rule=exc.rule or exc.code.lower())
+            outcome, code = _outcome(error)
+            ex.response(answer, verified.header, outcome=outcome)
+            ex.records[-1].error_code = code
+            if error is exc:
+                raise
+            raise error from exc
+        ex.response(answer, verified.header, outcome="not_found" if result is None else "ok")
+        return result
+
+    @staticmethod
+    def _log_failure(ex: Exchange, header: EnvelopeFields, wire: _Wire, error: BaseException) -> None:
+        ex.request(wire.request, header)
+        outcome, code = _outcome(error)
+        ex.response(wire.response, None, outcome=outcome)
+        ex.records[-1].error_code = code
