@@ -1,4 +1,4 @@
-"""Finding connectors (entry points) and building one per configured agency."""
+"""Finding connectors (entry points) and choosing one per configured agency."""
 
 from __future__ import annotations
 
@@ -29,9 +29,11 @@ def discover() -> dict[str, type[Connector]]:
 
 
 def connector_class(agency_id: str, available: dict[str, type[Connector]] | None = None) -> type[Connector]:
+    """The connector for an agency: an entry point named exactly after the agency id wins (a bank whose
+    protocol differs from the others ships its own package), otherwise the one named after its kind."""
     available = available if available is not None else discover()
     try:
-        return available[kind_of(agency_id)]
+        return available.get(agency_id) or available[kind_of(agency_id)]
     except KeyError:
         raise HubError(f"no connector installed for agency {agency_id!r} (kind {kind_of(agency_id)!r}); "
                        f"installed: {', '.join(sorted(available)) or 'none'}", code="DEPENDENCY_UNAVAILABLE",
