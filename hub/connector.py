@@ -10,6 +10,9 @@ A new agency, or a new bank with a different protocol, is a new package that dec
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -20,11 +23,33 @@ from hub.agencies import AgencyConfig
 from hub.audit.recorder import ExchangeRecorder
 from hub.model.assets import BankAccount, LandParcel
 from hub.model.party import Address, Party
-from hub.model.verification import SubjectHints
+from hub.model.verification import Provenance, SubjectHints
 from hub.resilience.context import CallContext
 from hub.resilience.guard import AgencyGuard
 
 ENTRY_POINT_GROUP = "thads_hub.connectors"
+
+# Where a connector reports which signed answer its result came from. The verification service opens a
+# collector around each source call (each in its own task, so collectors never mix); outside one, notes
+# are simply dropped.
+_provenance: ContextVar[list[Provenance] | None] = ContextVar("provenance", default=None)
+
+
+def note_provenance(envelope_id: str, payload_hash: str, signer: str) -> None:
+    """Called by a connector after it verified an answer it maps."""
+    sink = _provenance.get()
+    if sink is not None:
+        sink.append(Provenance(envelope_id=envelope_id, payload_hash=payload_hash, signer=signer))
+
+
+@contextmanager
+def collecting_provenance() -> Iterator[list[Provenance]]:
+    sink: list[Provenance] = []
+    token = _provenance.set(sink)
+    try:
+        yield sink
+    finally:
+        _provenance.reset(token)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from adapters.xml_hardened import parse_xml
 from adapters.xsd import CompiledSchema
 from hub.audit.log import Outcome
 from hub.audit.recorder import Exchange
-from hub.connector import Connector, ConnectorContext, Health, OperationSpec
+from hub.connector import Connector, ConnectorContext, Health, OperationSpec, note_provenance
 from hub.errors import (
     AgencyError,
     AgencyInvalidResponse,
@@ -316,6 +316,7 @@ class LandConnector(Connector):
                 raise
             raise error from exc
         ex.response(answer, verified.header, outcome="not_found" if result is None else "ok")
+        note_provenance(verified.header.message_id, verified.payload_hash, verified.signer)
         return result
 
     @staticmethod
