@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from pydantic import Field, StringConstraints
 
-from hub.model.base import CanonicalModel, ShortText, UtcDatetime
+from hub.model.base import CanonicalModel, Extensions, ShortText, UtcDatetime
 from hub.model.party import Address
 
 S10TrackingNumber = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}\d{9}[A-Z]{2}$"), Field(
@@ -39,6 +39,7 @@ class DeliveryEvent(CanonicalModel):
     channel: NotificationChannel
     tracking_number: S10TrackingNumber | None = None
     reason: ShortText | None = None
+    extensions: Extensions = Field(default_factory=dict)
 
 
 class Notification(CanonicalModel):

@@ -33,6 +33,7 @@ class SubjectHints(CanonicalModel):
 
     full_name: FullName
     birth_date: date | None = None
+    birth_year: int | None = Field(None, ge=1900, le=2100, description="When only 'sinh năm ...' is known.")
     province_code: ProvinceCode | None = None
 
 

@@ -1,0 +1,1 @@
+"""Verification (xác minh): one request, every needed agency asked at once, one report."""
