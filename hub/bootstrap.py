@@ -7,6 +7,7 @@ adapters themselves, so a test can hand the same entry point a differently confi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis import Redis as SyncRedis
@@ -22,6 +23,9 @@ class Services:
     db: Database
     redis: aioredis.Redis
     redis_sync: SyncRedis
+    # Set when the API starts: the connectors of the configured agencies and the verification service.
+    connectors: Any = None
+    verification: Any = None
 
     def key(self, *parts: str) -> str:
         """A Redis key under this hub's prefix; every Redis key the hub writes goes through here."""

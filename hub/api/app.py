@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hub.api import problems, routes_clients, routes_deadlines, routes_identifiers, routes_system
+from adapters.jws_envelope import JwsSigner
+from hub.api import (
+    problems,
+    routes_clients,
+    routes_deadlines,
+    routes_identifiers,
+    routes_system,
+    routes_verifications,
+)
 from hub.audit.sealer import seal_periodically
+from hub.audit.subjects import SubjectIndex
+from hub.audit.wiring import message_log
 from hub.bootstrap import Services, build_services
+from hub.connectors_runtime import ConnectorSet, build_connectors
+from hub.errors import HubError
 from hub.settings import Settings, get_settings
+from hub.trust.keys import hub_signing_key
+from hub.verification.service import VerificationService
+
+log = logging.getLogger("thads.api")
 
 DESCRIPTION = """\
 The interoperability hub of Vietnam's civil judgment enforcement system (thi hành án dân sự).
@@ -31,11 +48,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         current = app.state.services.settings
         sealer = (asyncio.create_task(seal_periodically(current, app.state.services.db))
                   if current.checkpoint_seconds > 0 else None)
+        connectors = await start_connectors(app.state.services)
         try:
             yield
         finally:
             if sealer:
                 sealer.cancel()
+            await connectors.aclose()
             if owned:
                 await app.state.services.aclose()
 
@@ -45,4 +64,27 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(routes_clients.router)
     app.include_router(routes_identifiers.router)
     app.include_router(routes_deadlines.router)
+    app.include_router(routes_verifications.router)
+    routes_verifications.register_schemas(app)
     return app
+
+
+async def start_connectors(services: Services) -> ConnectorSet:
+    """Connectors for the configured agencies, and the verification service over them. A hub without an
+    agencies file (or without its key yet) still serves: verifications then report every scope skipped."""
+    settings = services.settings
+    try:
+        connectors = build_connectors(settings, services.redis, services.db)
+        await connectors.start()
+    except HubError as exc:
+        log.warning("no connectors: %s", exc.detail)
+        connectors = ConnectorSet({})
+    try:
+        key, cert = hub_signing_key(settings)
+        webhook_signer: JwsSigner | None = JwsSigner(key, cert)
+    except HubError:
+        webhook_signer = None
+    services.connectors = connectors
+    services.verification = VerificationService(services.db, connectors, message_log(settings, services.db),
+                                                SubjectIndex.from_key_dir(settings.keys), webhook_signer)
+    return connectors

@@ -180,4 +180,23 @@ log_checkpoints = Table(
     Column("signature", Text, nullable=False),
 )
 
+# Verification requests and their reports: the result a case system fetches in async mode.
+verification_jobs = Table(
+    "verification_jobs", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("client_name", String(100), nullable=False),
+    Column("subject_hmac", String(64), nullable=False, index=True),
+    Column("subject_masked", String(32), nullable=False),
+    Column("case_ref", String(128), nullable=False),
+    Column("officer", String(200), nullable=False),
+    Column("purpose", String(1024), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("completeness", String(16)),
+    Column("report", JSON),
+    Column("callback_url", String(1000)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+)
+
 Index("ix_enforcement_cases_office_status", enforcement_cases.c.office_code, enforcement_cases.c.status)

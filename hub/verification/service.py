@@ -1,0 +1,163 @@
+"""The verification service: scope checks, the report, its persistence, async jobs and webhooks, and the
+citizen's subject report. Every verification leaves its own entries in the message log (the request,
+who asked, for which case and purpose, and the completeness of the answer) beside the entries each
+agency exchange leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import insert, select, update
+
+from adapters.envelope import EnvelopeFields
+from adapters.jws_envelope import JwsSigner
+from hub.audit.log import LogRecord, MessageLog
+from hub.audit.subjects import SubjectIndex
+from hub.clients import ApiClient
+from hub.connectors_runtime import ConnectorSet
+from hub.errors import HubError, NotFound
+from hub.model.verification import VerificationReport, VerificationRequest, VerificationScope
+from hub.store.database import Database
+from hub.store.tables import message_log, verification_jobs
+from hub.store.timestamps import as_utc, utc_now
+from hub.verification.scatter import scatter_gather
+
+log = logging.getLogger("thads.verification")
+
+SCOPE_GRANTS = {VerificationScope.IDENTITY: "verify:identity", VerificationScope.RESIDENCE: "verify:residence",
+                VerificationScope.BANK_ACCOUNTS: "verify:bank_accounts", VerificationScope.LAND: "verify:land"}
+
+
+def check_scopes(client: ApiClient, req: VerificationRequest) -> None:
+    missing = [SCOPE_GRANTS[s] for s in req.scopes if SCOPE_GRANTS[s] not in client.scopes]
+    if missing:
+        raise HubError(f"client {client.name!r} may not verify {', '.join(missing)}", code="SCOPE_MISSING",
+                       rule="scope_granted", missing=missing)
+
+
+@dataclass
+class VerificationService:
+    db: Database
+    connectors: ConnectorSet
+    log: MessageLog
+    subjects: SubjectIndex
+    webhook_signer: JwsSigner | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def _header(self, job_id: uuid.UUID, req: VerificationRequest, operation: str) -> EnvelopeFields:
+        now = utc_now()
+        return EnvelopeFields(message_id=str(job_id), from_agency="hub", to_agency="hub", service="verification",
+                              operation=operation, created=now,
+                              expires=now + dt.timedelta(milliseconds=req.deadline_ms),
+                              case_ref=req.case_ref, officer=req.officer, purpose=req.purpose)
+
+    def log_refusal(self, client_name: str, person_id: str | None, code: str, case_ref: str | None,
+                    officer: str | None, purpose: str | None) -> None:
+        """A refused look-up is logged too: the attempt to look someone up is itself accountable."""
+        now = utc_now()
+        header = EnvelopeFields(message_id=str(uuid.uuid4()), from_agency="hub", to_agency="hub",
+                                service=f"client:{client_name}", operation="VerifyPerson", created=now,
+                                expires=now + dt.timedelta(minutes=1), case_ref=case_ref, officer=officer,
+                                purpose=purpose)
+        self.log.append(LogRecord(direction="inbound", kind="request", agency="hub", operation="VerifyPerson",
+                                  service=f"client:{client_name}", header=header, subject_person_id=person_id,
+                                  outcome="refused", error_code=code))
+
+    def _start(self, job_id: uuid.UUID, req: VerificationRequest, person_id: str, client: ApiClient,
+               callback_url: str | None, status: str) -> None:
+        with self.db.begin() as conn:
+            conn.execute(insert(verification_jobs).values(
+                id=job_id, client_name=client.name, subject_hmac=self.subjects.key(person_id),
+                subject_masked=self.subjects.mask(person_id), case_ref=req.case_ref, officer=req.officer,
+                purpose=req.purpose, scopes=[s.value for s in req.scopes], status=status, callback_url=callback_url,
+                created_at=utc_now()))
+        self.log.append(LogRecord(direction="inbound", kind="request", agency="hub", operation="VerifyPerson",
+                                  service=f"client:{client.name}", header=self._header(job_id, req, "VerifyPerson"),
+                                  subject_person_id=person_id))
+
+    def _finish(self, job_id: uuid.UUID, req: VerificationRequest, person_id: str, client: ApiClient,
+                report: VerificationReport) -> None:
+        body = report.model_dump(mode="json")
+        with self.db.begin() as conn:
+            conn.execute(update(verification_jobs).where(verification_jobs.c.id == job_id).values(
+                status="done", completeness=report.completeness.value, report=body, completed_at=utc_now()))
+        self.log.append(LogRecord(
+            direction="inbound", kind="response", agency="hub", operation="VerifyPersonReport",
+            service=f"client:{client.name}", header=self._header(job_id, req, "VerifyPersonReport"),
+            subject_person_id=person_id, payload=json.dumps(body, sort_keys=True).encode(),
+            outcome="ok", error_code=None if report.completeness.value == "complete" else report.completeness.value,
+            latency_ms=int((report.completed_at - report.requested_at).total_seconds() * 1000)))
+
+    async def verify(self, req: VerificationRequest, client: ApiClient) -> VerificationReport:
+        check_scopes(client, req)
+        person_id = _person_id(req)
+        job_id = uuid.uuid4()
+        await asyncio.to_thread(self._start, job_id, req, person_id, client, None, "running")
+        report = await scatter_gather(req, self.connectors, person_id=person_id)
+        report = report.model_copy(update={"id": job_id})
+        await asyncio.to_thread(self._finish, job_id, req, person_id, client, report)
+        return report
+
+    async def submit(self, req: VerificationRequest, client: ApiClient, callback_url: str | None) -> uuid.UUID:
+        check_scopes(client, req)
+        person_id = _person_id(req)
+        job_id = uuid.uuid4()
+        await asyncio.to_thread(self._start, job_id, req, person_id, client, callback_url, "pending")
+
+        async def run() -> None:
+            report = (await scatter_gather(req, self.connectors, person_id=person_id)).model_copy(update={"id": job_id})
+            await asyncio.to_thread(self._finish, job_id, req, person_id, client, report)
+            if callback_url:
+                await self._callback(callback_url, job_id, req, report)
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job_id
+
+    async def _callback(self, url: str, job_id: uuid.UUID, req: VerificationRequest,
+                        report: VerificationReport) -> None:
+        body = report.model_dump_json().encode()
+        headers = {"content-type": "application/json"}
+        if self.webhook_signer is not None:
+            headers["X-JWS-Signature"] = self.webhook_signer.sign(self._header(job_id, req, "VerificationReport"), body)
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                await http.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:  # the result stays available by GET; the callback is a convenience
+            log.warning("verification %s: callback failed: %s", job_id, type(exc).__name__)
+
+    def get(self, job_id: uuid.UUID, client: ApiClient) -> dict[str, Any]:
+        with self.db.begin() as conn:
+            row = conn.execute(select(verification_jobs).where(verification_jobs.c.id == job_id)).first()
+        if row is None or row.client_name != client.name:
+            raise NotFound(f"no verification {job_id} for this client")
+        # completeness is computed from the sources; the stored copy is for queries, not for re-validation
+        report = {k: v for k, v in row.report.items() if k != "completeness"} if row.report else None
+        return {"id": str(row.id), "status": row.status, "report": report,
+                "created_at": as_utc(row.created_at).isoformat()}
+
+    def subject_report(self, person_id: str) -> list[dict[str, Any]]:
+        key = self.subjects.key(person_id)
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(select(message_log).where(message_log.c.subject_hmac == key)
+                                .order_by(message_log.c.recorded_at, message_log.c.partition, message_log.c.seq))
+            return [{"at": as_utc(r.recorded_at).isoformat(), "direction": r.direction, "kind": r.kind,
+                     "agency": r.agency, "operation": r.operation, "requested_by": r.service,
+                     "case_ref": r.case_ref, "officer": r.officer, "purpose": r.purpose, "outcome": r.outcome,
+                     "error_code": r.error_code, "returned_payload_sha256": r.payload_hash,
+                     "log_entry": f"{r.partition}/{r.seq}"} for r in rows]
+
+
+def _person_id(req: VerificationRequest) -> str:
+    if req.person_id is None:
+        raise HubError("this hub verifies by citizen ID; identity resolution from a name comes with a later release",
+                       code="REQUEST_INVALID", rule="person_id_required")
+    return req.person_id
