@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from adapters.jws_envelope import JwsSigner
 from hub.api import (
+    openapi,
     problems,
     routes_clients,
     routes_deadlines,
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(routes_identifiers.router)
     app.include_router(routes_deadlines.router)
     app.include_router(routes_verifications.router)
-    routes_verifications.register_schemas(app)
+    openapi.install(app, routes_verifications.extra_schemas())
     return app
 
 

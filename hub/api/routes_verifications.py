@@ -125,19 +125,7 @@ async def subject_report(body: SubjectReportRequest, request: Request,
     return {"subject_masked": mask_person_id(person), "entries": entries}
 
 
-def register_schemas(app: Any) -> None:
-    """Make VerificationCall appear in components/schemas (the route parses the body itself, to log refusals)."""
-    original = app.openapi
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return dict(app.openapi_schema)
-        schema = original()
-        defs = VerificationCall.model_json_schema(ref_template="#/components/schemas/{model}")
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(defs.pop("$defs", {}))
-        components["VerificationCall"] = defs
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi
+def extra_schemas() -> dict[str, Any]:
+    """VerificationCall for components/schemas: the route parses its body itself, to log refusals."""
+    return {"VerificationCall": VerificationCall.model_json_schema(ref_template="#/components/schemas/{model}")}
