@@ -33,6 +33,9 @@ class AccountFreeze(CanonicalModel):
     requested_at: UtcDatetime | None = None
     confirmed_at: UtcDatetime | None = None
     frozen_vnd: Vnd | None = Field(None, description="What the bank actually froze (capped by balance).")
+    lift_decision_ref: ShortText | None = Field(None, description="The decision that released it (giải tỏa).")
+    lifted_at: UtcDatetime | None = None
+    extensions: Extensions = Field(default_factory=dict)
 
 
 class RestrictionKind(StrEnum):

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from pydantic import Field
 
 from hub.model.assets import AccountNumber, BankBin
-from hub.model.base import CanonicalModel, ShortText, UtcDatetime
+from hub.model.base import CanonicalModel, Extensions, ShortText, UtcDatetime
 from hub.model.money import Vnd
 
 
@@ -35,6 +35,7 @@ class Payment(CanonicalModel):
     status: PaymentStatus = PaymentStatus.PENDING
     at: UtcDatetime
     reject_reason: ShortText | None = None
+    extensions: Extensions = Field(default_factory=dict)
 
 
 class Receipt(CanonicalModel):

@@ -1,0 +1,5 @@
+"""The courts' connector (entry point ``court = "connectors.court:CourtConnector"``)."""
+
+from connectors.court.connector import CourtConnector
+
+__all__ = ["CourtConnector"]

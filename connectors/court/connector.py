@@ -1,0 +1,306 @@
+"""The courts' connector (agency ``court``): SOAP 1.2 through the local contract WSDL, for reconciliation.
+
+Courts push their judgments to the hub (SubmitJudgment, served by the hub's inbound endpoint, which
+maps them with the same pure ``mappings.court.judgment_from``); this connector reads them back:
+``get_judgment`` (GetJudgment) and ``list_effective_judgments`` (ListEffectiveJudgments, every page).
+
+Calls: every operation runs through ``ctx.guard`` (deadline, rate limit, breaker; both are look-ups,
+retried on transient failures). Each attempt signs a fresh envelope (new MessageId, the CallContext's
+case, officer and purpose); the transport verifies the court's signed answer (signer ``court``,
+addressed to the hub, RequestHash of this very request), and only the element the verifier returns
+as signed is validated against ``court-judgments.xsd`` and mapped. A judgment's
+``source_document_hash`` is the canonical hash of the signed ``BanAn``; ``received_at`` is when its
+verified answer arrived.
+
+Logging: ONE message-log exchange per SOAP call, holding a request/response pair for EVERY attempt (the
+raw bytes as sent and as received, the envelope header sent and the verified header received), and,
+when the call fails, the closing refusal the recorder adds. ``list_effective_judgments`` makes one
+call per page, so each page is its own exchange.
+
+Errors: a SOAP Receiver fault, HTTP 5xx or a connection failure -> AgencyUnavailable (504 and client
+time-outs -> AgencyTimeout), both transient; a Sender fault (the court refused our message) ->
+AgencyRejected with the fault's code as rule; an answer that fails the signature or trust checks ->
+AgencySignatureInvalid; a malformed or schema-breaking answer -> AgencyInvalidResponse;
+KhongTimThay -> None.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import ClassVar, TypeVar
+
+import httpx
+import zeep.exceptions
+from lxml import etree
+
+from adapters import soap_envelope
+from adapters.envelope import EnvelopeFields, EnvelopeVerifier
+from adapters.refusal import Refusal
+from adapters.rest_client import pooled_client
+from adapters.soap_client import SoapAgencyClient, SoapExchange
+from adapters.xml_hardened import parse_xml
+from adapters.xsd import CompiledSchema
+from hub.audit.log import Outcome
+from hub.audit.recorder import Exchange
+from hub.connector import Connector, ConnectorContext, Health, OperationSpec
+from hub.errors import (
+    AgencyError,
+    AgencyInvalidResponse,
+    AgencyRejected,
+    AgencySignatureInvalid,
+    AgencyTimeout,
+    AgencyUnavailable,
+    InvalidValue,
+)
+from hub.model.judgment import Judgment
+from hub.resilience.context import CallContext
+from mappings import court as m
+
+T = TypeVar("T")
+
+HUB = "hub"
+ENVELOPE_TTL = dt.timedelta(minutes=5)
+# A listing whose total changes while it is paged (a judgment took effect meanwhile) is read again.
+LISTING_TRIES = 3
+# Codes of the answer checks that say the answer cannot be trusted (signature, certificate, binding).
+_TRUST_CODES = frozenset({"SIGNATURE_INVALID", "CERT_UNTRUSTED", "CERT_EXPIRED", "CERT_WRONG_AGENCY",
+                          "CERT_REVOKED", "MESSAGE_EXPIRED", "REPLAY"})
+_SOAP_FAULT = f"{{{soap_envelope.SOAP12}}}Fault"
+
+
+def _is_fault(data: bytes | None) -> bool:
+    if not data:
+        return False
+    try:
+        root = parse_xml(data)
+    except Refusal:
+        return False
+    body = root.find(f"{{{soap_envelope.SOAP12}}}Body")
+    return body is not None and len(body) == 1 and body[0].tag == _SOAP_FAULT
+
+
+def _typed(exc: BaseException, soap: SoapExchange, operation: str) -> BaseException:
+    """The typed agency error for a failed attempt (or ``exc`` itself when it is not the agency's)."""
+    if isinstance(exc, AgencyError | asyncio.CancelledError):
+        return exc
+    where = f"court {operation}"
+    if isinstance(exc, httpx.TimeoutException):
+        return AgencyTimeout(f"{where}: no answer in time ({type(exc).__name__})", rule="http_timeout")
+    if isinstance(exc, httpx.TransportError):
+        return AgencyUnavailable(f"{where}: {type(exc).__name__}: {exc}", rule="http_transport")
+    status = soap.status
+    if isinstance(exc, Refusal) and status is not None:
+        fault = status >= 400 and _is_fault(soap.response_bytes)
+        if status == 504:
+            return AgencyTimeout(f"{where}: the court timed out ({exc.detail})", rule=exc.rule or "http_504")
+        if status >= 500 or (fault and exc.code in ("AGENCY_UNAVAILABLE", "INTERNAL")):
+            return AgencyUnavailable(f"{where}: {exc.detail}", rule=exc.rule or f"http_{status}")
+        if fault:  # a Sender fault: the court refused the message we sent
+            return AgencyRejected(f"{where}: the court refused the message: {exc.detail}", rule=exc.code,
+                                  fault_rule=exc.rule)
+        if status >= 400:
+            return AgencyInvalidResponse(f"{where}: HTTP {status} without a SOAP fault", rule=f"http_{status}")
+        if exc.code in _TRUST_CODES:
+            return AgencySignatureInvalid(f"{where}: {exc.detail}", code=exc.code, rule=exc.rule)
+        if exc.code == "REQUEST_INVALID":  # addressed to someone else than the hub
+            return AgencySignatureInvalid(f"{where}: {exc.detail}", rule=exc.rule or "addressee")
+        return AgencyInvalidResponse(f"{where}: {exc.detail}", rule=exc.rule or exc.code.lower())
+    if isinstance(exc, zeep.exceptions.Error):
+        if soap.request_bytes is None:  # zeep could not render the request: the caller's values break the contract
+            return InvalidValue(f"{where}: the request breaks the contract: {exc}", code="REQUEST_INVALID",
+                                rule="court_request")
+        return AgencyInvalidResponse(f"{where}: {type(exc).__name__}: {exc}", rule="soap_answer")
+    return exc
+
+
+def _outcome(exc: BaseException) -> tuple[Outcome, str]:
+    """How one attempt ended, for its response entry (the recorder's closing entry of a failed call says
+    "refused" for every typed error; an attempt's entry tells a failure and a time-out apart)."""
+    if isinstance(exc, asyncio.CancelledError):
+        return "timeout", "AGENCY_TIMEOUT"
+    if isinstance(exc, AgencyTimeout):
+        return "timeout", exc.code
+    if isinstance(exc, AgencyUnavailable):
+        return "failed", exc.code
+    if isinstance(exc, Refusal):
+        return "refused", exc.code
+    return "failed", type(exc).__name__
+
+
+class CourtConnector(Connector):
+    """Reads judgments back from the courts: one by (number, court), and the list of those in effect."""
+
+    kind: ClassVar[str] = "court"
+    operations: ClassVar[tuple[OperationSpec, ...]] = (
+        OperationSpec("get_judgment", True, "GetJudgment (TraCuuBanAn): the judgment with legal effect under a "
+                      "number at one court (numbers are unique per court only), mapped to the canonical Judgment "
+                      "with the hash of the signed document; None when that court has none. A look-up: retried "
+                      "on transient failures."),
+        OperationSpec("list_effective_judgments", True, "ListEffectiveJudgments (DanhSachBanAnCoHieuLuc): every "
+                      "judgment that took effect on or after a day, oldest first, as (number, court, effective "
+                      "date), paged through to the end, for reconciliation. A look-up: each page is retried on "
+                      "transient failures."),
+    )
+
+    def __init__(self, ctx: ConnectorContext) -> None:
+        super().__init__(ctx)
+        self._http: httpx.AsyncClient | None = None
+        self._client: SoapAgencyClient | None = None
+        self._schema: CompiledSchema | None = None
+        self._start_lock = asyncio.Lock()
+
+    # --- life cycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        async with self._start_lock:
+            if self._client is not None:
+                return
+            config = self.ctx.config
+            http = pooled_client(config.base_url, timeout_s=config.timeout_s,
+                                 connect_timeout_s=config.connect_timeout_s, max_connections=config.concurrency)
+            try:
+                # zeep reads the WSDL and its schemas from local files, synchronously: off the event loop.
+                self._client = await asyncio.to_thread(
+                    SoapAgencyClient, m.WSDL, agency_id=self.agency_id, address=config.base_url, binding=m.BINDING,
+                    signer=self.ctx.xml_signer, verifier=EnvelopeVerifier(self.ctx.trust), http=http,
+                    operation_timeout=config.timeout_s)
+                self._schema = await asyncio.to_thread(CompiledSchema.load, m.XSD)
+            except BaseException:
+                await http.aclose()
+                raise
+            self._http = http
+
+    async def aclose(self) -> None:
+        client, http = self._client, self._http
+        self._client, self._http = None, None
+        if client is not None:
+            client.transport.wsdl_client.close()
+        if http is not None:
+            await http.aclose()
+
+    async def health(self) -> Health:
+        """GET of the court's WSDL (its contract URL): cheap, signs nothing, asks about no judgment."""
+        await self.start()
+        assert self._http is not None
+        config = self.ctx.config
+        url = config.wsdl or f"{config.base_url.rstrip('/')}?wsdl"
+        try:
+            breaker: str | None = (await self.ctx.guard.breaker.state()).value
+        except Exception:  # Redis down: the agency may still be fine; say what is known
+            breaker = None
+        started = time.perf_counter()
+        try:
+            response = await self._http.get(url, timeout=min(config.timeout_s, 5.0))
+        except httpx.HTTPError as exc:
+            return Health(self.agency_id, False, f"{url}: {type(exc).__name__}", None, breaker)
+        latency = int((time.perf_counter() - started) * 1000)
+        ok = response.status_code == 200 and b"BanAnToaAnSoap12Binding" in response.content
+        detail = "contract served" if ok else f"{url}: HTTP {response.status_code}"
+        return Health(self.agency_id, ok, detail, latency, breaker)
+
+    # --- operations ------------------------------------------------------------------------------------
+    async def get_judgment(self, number: str, court_code: str, call: CallContext) -> Judgment | None:
+        """The judgment ``number`` of the court ``court_code`` (e.g. "12/2024/DS-ST", "TAND-79-KV01"),
+        None when that court has no judgment with legal effect under that number."""
+        request = m.judgment_request(number, court_code)
+        found = await self._call(m.GET_JUDGMENT, request, call, subject=call.subject_person_id,
+                                 mapper=lambda body: m.judgment_answer_from(body, number, court_code))
+        if found is None:
+            return None
+        return found.model_copy(update={"received_at": dt.datetime.now(dt.UTC)})
+
+    async def list_effective_judgments(self, since: date, call: CallContext, *,
+                                       page_size: int = m.DEFAULT_PAGE_SIZE) -> list[m.EffectiveJudgmentRef]:
+        """Every judgment that took legal effect on or after ``since`` (oldest first, as the court lists
+        them), read page by page to the end. When the court's total changes while paging (a judgment took
+        effect meanwhile), the listing is read again from the first page, up to three times."""
+        m.effective_request(since, 1, page_size)  # refuses bad arguments before anything is sent
+        for _ in range(LISTING_TRIES):
+            first = await self._page(since, 1, page_size, call)
+            refs, page, changed = list(first.refs), first, False
+            while page.page < first.pages:
+                page = await self._page(since, page.page + 1, page_size, call)
+                if page.total != first.total:
+                    changed = True
+                    break
+                refs += page.refs
+            if not changed:
+                if len(refs) != first.total or len(set(refs)) != len(refs):
+                    raise AgencyInvalidResponse(f"court ListEffectiveJudgments: the pages list {len(refs)} "
+                                                f"judgments, TongSo says {first.total}", rule="listing_total")
+                return refs
+        raise AgencyUnavailable("court ListEffectiveJudgments: the list kept changing while it was paged",
+                                rule="listing_unstable")
+
+    async def _page(self, since: date, page: int, page_size: int, call: CallContext) -> m.EffectiveJudgmentPage:
+        request = m.effective_request(since, page, page_size)
+        return await self._call(m.LIST_EFFECTIVE, request, call, subject=call.subject_person_id,
+                                mapper=lambda body: m.effective_page_from(body, since, page, page_size))
+
+    # --- one call, its attempts and its log ----------------------------------------------------------
+    async def _call(self, operation: str, request: etree._Element, call: CallContext, *, subject: str | None,
+                    mapper: Callable[[etree._Element], T]) -> T:
+        await self.start()
+        assert self._schema is not None
+        try:
+            self._schema.validate(request)
+        except Refusal as exc:
+            raise InvalidValue(f"court {operation}: the request breaks the contract: {exc.detail}",
+                               code="REQUEST_INVALID", rule="court_request") from None
+        async with self.ctx.recorder.exchange_async("outbound", self.agency_id, operation, service=m.SERVICE,
+                                                    subject_person_id=subject) as ex:
+
+            async def attempt(timeout_s: float) -> T:
+                return await self._attempt(ex, operation, request, call, mapper)
+
+            return await self.ctx.guard.call(attempt, call, idempotent=True)
+
+    def _header(self, operation: str, call: CallContext) -> EnvelopeFields:
+        now = dt.datetime.now(dt.UTC)
+        return EnvelopeFields(message_id=str(uuid.uuid4()), from_agency=HUB, to_agency=self.agency_id,
+                              service=m.SERVICE, operation=operation, created=now, expires=now + ENVELOPE_TTL,
+                              case_ref=call.case_ref, officer=call.officer, purpose=call.purpose)
+
+    async def _attempt(self, ex: Exchange, operation: str, request: etree._Element, call: CallContext,
+                       mapper: Callable[[etree._Element], T]) -> T:
+        assert self._client is not None and self._schema is not None
+        header = self._header(operation, call)
+        try:
+            soap = await self._client.call(operation, header, copy.deepcopy(request))
+        except BaseException as exc:
+            sent: SoapExchange = getattr(exc, "soap_exchange", None) or SoapExchange()
+            typed = _typed(exc, sent, operation)
+            self._log_failure(ex, header, sent, typed)
+            if typed is exc:
+                raise
+            raise typed from exc
+        verified = soap.verified
+        ex.request(soap.request_bytes, header)
+        if verified is None:  # pragma: no cover - the transport raises instead of returning unverified
+            raise AgencySignatureInvalid(f"court {operation}: the answer was not verified", rule="unverified")
+        try:
+            self._schema.validate(verified.body)
+            result = mapper(verified.body)
+        except Refusal as exc:
+            error = exc if isinstance(exc, AgencyError) else AgencyInvalidResponse(
+                f"court {operation}: the answer is invalid: {exc.detail}", rule=exc.rule or exc.code.lower())
+            outcome, code = _outcome(error)
+            ex.response(soap.response_bytes, verified.header, outcome=outcome)
+            ex.records[-1].error_code = code
+            if error is exc:
+                raise
+            raise error from exc
+        ex.response(soap.response_bytes, verified.header, outcome="not_found" if result is None else "ok")
+        return result
+
+    @staticmethod
+    def _log_failure(ex: Exchange, header: EnvelopeFields, soap: SoapExchange, error: BaseException) -> None:
+        ex.request(soap.request_bytes, header)
+        outcome, code = _outcome(error)
+        ex.response(soap.response_bytes, None, outcome=outcome)
+        ex.records[-1].error_code = code
