@@ -33,7 +33,7 @@ from sandbox_mocks.seed.world import World, build_world
 from tests.conftest import REDIS_URL, ServedApp
 
 SEED, CITIZENS = 29, 500
-AGENCIES = ("population", "land")  # the agencies whose connectors are installed in this test
+AGENCIES = ("population", "land", "bank-970436", "bank-970418", "bank-970405")
 PURPOSE = {"case_ref": "THADS-79-2026-0042", "officer": "Lê Văn Tám", "purpose": "Xác minh điều kiện thi hành án"}
 
 
@@ -93,7 +93,7 @@ def hub(sandbox_world: tuple[ServedApp, World, Path], redis_prefix: str) -> Iter
             yield Hub(served.url, sandbox.url, world, db, data / "pki", keys)
     finally:
         for agency in AGENCIES:
-            httpx.delete(f"{sandbox.url}/{agency}/_admin/faults")
+            httpx.delete(f"{sandbox.url}/{agency.replace('bank-', 'banks/')}/_admin/faults")
         db.dispose()
 
 
@@ -124,9 +124,11 @@ def test_all_scopes_give_a_complete_report_with_provenance(hub: Hub) -> None:
     for agency in AGENCIES:
         prov = sources[agency]["provenance"]
         assert prov["signer"] == agency and len(prov["payload_hash"]) == 64
-    # no bank connector is configured in this test: the scope is reported skipped, not silently dropped
-    assert sources["hub"]["status"] == "skipped" and sources["hub"]["scopes"] == ["bank_accounts"]
-    assert report["completeness"] == "partial"
+    # the banks fan out: one source per configured bank, each with that bank's accounts of the person
+    for bank in ("970436", "970418", "970405"):
+        found = {a["account_number"] for a in sources[f"bank-{bank}"]["accounts"]}
+        assert found == {a.account_number for a in hub.world.accounts_of(person, bank)}
+    assert report["completeness"] == "complete"
     assert report["subject_masked"] == person[:3] + "******" + person[-3:]
 
 
