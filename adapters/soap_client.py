@@ -58,7 +58,7 @@ def _exchange() -> SoapExchange:
     return ex
 
 
-class _Verified(Exception):  # noqa: N818 - a control-flow signal, not an error
+class _Verified(Exception):  # a control-flow signal, not an error
     """Raised by the transport once the answer is verified, to skip zeep's reply parsing."""
 
 
