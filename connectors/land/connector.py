@@ -32,27 +32,21 @@ from datetime import date
 from typing import ClassVar, TypeVar
 
 import httpx
-import zeep.exceptions
 from lxml import etree
 
-from adapters import soap_envelope
 from adapters.envelope import EnvelopeFields, EnvelopeVerifier
 from adapters.refusal import Refusal
 from adapters.rest_client import pooled_client
 from adapters.soap_client import SoapAgencyClient
-from adapters.xml_hardened import parse_xml
 from adapters.xsd import CompiledSchema
+from connectors.soap_errors import attempt_outcome, typed_soap_error
 from hub.audit.log import Outcome
 from hub.audit.recorder import Exchange
 from hub.connector import Connector, ConnectorContext, Health, OperationSpec, note_provenance
 from hub.errors import (
     AgencyError,
     AgencyInvalidResponse,
-    AgencyRejected,
     AgencySignatureInvalid,
-    AgencyTimeout,
-    AgencyUnavailable,
-    InvalidValue,
 )
 from hub.model.assets import LandParcel
 from hub.model.measures import LandRestriction
@@ -65,9 +59,6 @@ HUB = "hub"
 SERVICE = "land"
 ENVELOPE_TTL = dt.timedelta(minutes=5)
 # Codes of the answer checks that say the answer cannot be trusted (signature, certificate, binding).
-_TRUST_CODES = frozenset({"SIGNATURE_INVALID", "CERT_UNTRUSTED", "CERT_EXPIRED", "CERT_WRONG_AGENCY",
-                          "CERT_REVOKED", "MESSAGE_EXPIRED", "REPLAY"})
-_SOAP_FAULT = f"{{{soap_envelope.SOAP12}}}Fault"
 
 
 @dataclass
@@ -95,64 +86,12 @@ async def _on_response(response: httpx.Response) -> None:
         wire.status, wire.response = response.status_code, response.content
 
 
-def _is_fault(data: bytes | None) -> bool:
-    if not data:
-        return False
-    try:
-        root = parse_xml(data)
-    except Refusal:
-        return False
-    body = root.find(f"{{{soap_envelope.SOAP12}}}Body")
-    return body is not None and len(body) == 1 and body[0].tag == _SOAP_FAULT
-
-
 def _typed(exc: BaseException, wire: _Wire, operation: str) -> BaseException:
-    """The typed agency error for a failed attempt (or ``exc`` itself when it is not the agency's)."""
-    if isinstance(exc, AgencyError | asyncio.CancelledError):
-        return exc
-    where = f"land {operation}"
-    if isinstance(exc, httpx.TimeoutException):
-        return AgencyTimeout(f"{where}: no answer in time ({type(exc).__name__})", rule="http_timeout")
-    if isinstance(exc, httpx.TransportError):
-        return AgencyUnavailable(f"{where}: {type(exc).__name__}: {exc}", rule="http_transport")
-    status = wire.status
-    if isinstance(exc, Refusal) and status is not None:
-        fault = status >= 400 and _is_fault(wire.response)
-        if status == 504:
-            return AgencyTimeout(f"{where}: the registry timed out ({exc.detail})", rule=exc.rule or "http_504")
-        if status >= 500 or (fault and exc.code in ("AGENCY_UNAVAILABLE", "INTERNAL")):
-            return AgencyUnavailable(f"{where}: {exc.detail}", rule=exc.rule or f"http_{status}")
-        if fault:  # a Sender fault: the registry refused the message we sent
-            return AgencyRejected(f"{where}: the registry refused the message: {exc.detail}", rule=exc.code,
-                                  fault_rule=exc.rule)
-        if status >= 400:
-            return AgencyInvalidResponse(f"{where}: HTTP {status} without a SOAP fault", rule=f"http_{status}")
-        if exc.code in _TRUST_CODES:
-            return AgencySignatureInvalid(f"{where}: {exc.detail}", code=exc.code, rule=exc.rule)
-        if exc.code == "REQUEST_INVALID":  # addressed to someone else than the hub
-            return AgencySignatureInvalid(f"{where}: {exc.detail}", rule=exc.rule or "addressee")
-        return AgencyInvalidResponse(f"{where}: {exc.detail}", rule=exc.rule or exc.code.lower())
-    if isinstance(exc, zeep.exceptions.Error):
-        if wire.request is None:  # zeep could not render the request: the caller's values break the contract
-            return InvalidValue(f"{where}: the request breaks the contract: {exc}", code="REQUEST_INVALID",
-                                rule="land_request")
-        return AgencyInvalidResponse(f"{where}: {type(exc).__name__}: {exc}", rule="soap_answer")
-    return exc
-
+    return typed_soap_error(exc, agency="land", where=f"land {operation}", status=wire.status,
+                            request=wire.request, response=wire.response)
 
 def _outcome(exc: BaseException) -> tuple[Outcome, str]:
-    """How one attempt ended, for its response entry (the recorder's closing entry of a failed call says
-    "refused" for every typed error; an attempt's entry tells a failure and a time-out apart)."""
-    if isinstance(exc, asyncio.CancelledError):
-        return "timeout", "AGENCY_TIMEOUT"
-    if isinstance(exc, AgencyTimeout):
-        return "timeout", exc.code
-    if isinstance(exc, AgencyUnavailable):
-        return "failed", exc.code
-    if isinstance(exc, Refusal):
-        return "refused", exc.code
-    return "failed", type(exc).__name__
-
+    return attempt_outcome(exc)
 
 class LandConnector(Connector):
     """ParcelSource, plus certificate look-ups and restriction registration at the land registry."""

@@ -44,6 +44,7 @@ from adapters.refusal import Refusal
 from adapters.rest_client import pooled_client
 from adapters.xml_hardened import parse_xml
 from adapters.xsd import CompiledSchema
+from connectors.soap_errors import TRUST_CODES
 from hub.audit.log import Outcome
 from hub.audit.recorder import Exchange
 from hub.connector import Connector, ConnectorContext, Health, OperationSpec
@@ -64,8 +65,6 @@ XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 # Room for the envelope header and the signature around the document, within the 5 MiB limit.
 _ENVELOPE_ALLOWANCE = 16 * 1024
 # Codes of the answer checks that say the answer cannot be trusted (signature, certificate, binding).
-_TRUST_CODES = frozenset({"SIGNATURE_INVALID", "CERT_UNTRUSTED", "CERT_EXPIRED", "CERT_WRONG_AGENCY",
-                          "CERT_REVOKED", "MESSAGE_EXPIRED", "REPLAY"})
 
 
 def _transport_error(exc: BaseException) -> BaseException:
@@ -80,7 +79,7 @@ def _transport_error(exc: BaseException) -> BaseException:
 def _answer_refusal(exc: Refusal) -> AgencyError:
     """The typed error of an answer the verifier refused."""
     where = f"procuracy {m.OPERATION}"
-    if exc.code in _TRUST_CODES:
+    if exc.code in TRUST_CODES:
         return AgencySignatureInvalid(f"{where}: {exc.detail}", code=exc.code, rule=exc.rule)
     if exc.code == "REQUEST_INVALID":  # addressed to someone else than the hub
         return AgencySignatureInvalid(f"{where}: {exc.detail}", rule=exc.rule or "addressee")
