@@ -64,8 +64,6 @@ ENVELOPE_TTL = dt.timedelta(minutes=5)
 XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 # Room for the envelope header and the signature around the document, within the 5 MiB limit.
 _ENVELOPE_ALLOWANCE = 16 * 1024
-# Codes of the answer checks that say the answer cannot be trusted (signature, certificate, binding).
-
 
 def _transport_error(exc: BaseException) -> BaseException:
     if isinstance(exc, httpx.TimeoutException):
