@@ -65,6 +65,7 @@ XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
 # Room for the envelope header and the signature around the document, within the 5 MiB limit.
 _ENVELOPE_ALLOWANCE = 16 * 1024
 
+
 def _transport_error(exc: BaseException) -> BaseException:
     if isinstance(exc, httpx.TimeoutException):
         return AgencyTimeout(f"procuracy {m.OPERATION}: no answer in time ({type(exc).__name__})",
