@@ -92,9 +92,14 @@ def create_sandbox_app(config: SandboxConfig, world: World | None = None) -> Fas
     root.state.agencies = {a.agency_id: a for a in agencies}
     root.state.world = world
 
+    # A few synthetic citizens to start with (testers cannot guess valid IDs of a generated world).
+    rich = [c.person_id for c in world.citizens if world.parcels_of(c.person_id) and world.accounts_of(c.person_id)]
+    samples = {"with_parcels_and_accounts": rich[:3],
+               **{name: list(ids[:3]) for name, ids in world.hard_cases.items()}}
+
     @root.get("/")
     async def index() -> dict[str, Any]:
-        return {"seed": config.seed, "citizens": len(world.citizens),
+        return {"seed": config.seed, "citizens": len(world.citizens), "sample_citizens": samples,
                 "agencies": {a.agency_id: {"base_url": config.base_url + a.prefix,
                                            "contract": contract_url(a, config.base_url),
                                            "admin": config.base_url + a.prefix + "/_admin/recorder"}

@@ -58,6 +58,7 @@ def _land_lookup(base: str, key_dir: Path, person_id: str) -> etree._Element:
 
 def test_index_lists_every_agency_and_its_contract(sandbox: ServedApp) -> None:
     index = httpx.get(sandbox.url + "/").json()
+    assert index["sample_citizens"]["with_parcels_and_accounts"]
     assert set(index["agencies"]) == {"population", "land", "postal", "court", "procuracy", "bank-970436",
                                       "bank-970418", "bank-970405"}
     for agency, facts in index["agencies"].items():
