@@ -93,25 +93,31 @@ class MessageLog:
 
     def append(self, rec: LogRecord) -> tuple[int, int]:
         """Chain one entry onto this writer's partition; returns (partition, seq)."""
-        with self.db.begin() as conn:
-            return self._append(conn, rec)
+        return self.append_many([rec])[0]
 
     def append_many(self, records: list[LogRecord]) -> list[tuple[int, int]]:
-        """Several entries in one transaction: the request and response of one exchange, say."""
+        """Several entries in one transaction (the request and responses of one exchange): the head is
+        locked and read once, the entries are chained in memory and inserted together."""
+        if not records:
+            return []
         with self.db.begin() as conn:
-            return [self._append(conn, rec) for rec in records]
+            return self._append(conn, records)
 
-    def _append(self, conn: Connection, rec: LogRecord) -> tuple[int, int]:
+    def _append(self, conn: Connection, records: list[LogRecord]) -> list[tuple[int, int]]:
         p = self.partition
         self._ensure_head(conn, p)
         head = conn.execute(select(log_heads).where(log_heads.c.partition == p).with_for_update()).one()
-        row = self._row(rec, utc_now())
-        row.update(partition=p, seq=head.seq + 1, prev_hash=head.entry_hash)
-        row["entry_hash"] = entry_hash(head.entry_hash, row)
-        conn.execute(insert(message_log).values(**row))
-        conn.execute(update(log_heads).where(log_heads.c.partition == p)
-                     .values(seq=row["seq"], entry_hash=row["entry_hash"]))
-        return p, row["seq"]
+        seq, prev = head.seq, head.entry_hash
+        rows = []
+        for rec in records:
+            row = self._row(rec, utc_now())
+            seq += 1
+            row.update(partition=p, seq=seq, prev_hash=prev)
+            row["entry_hash"] = prev = entry_hash(prev, row)
+            rows.append(row)
+        conn.execute(insert(message_log), rows)
+        conn.execute(update(log_heads).where(log_heads.c.partition == p).values(seq=seq, entry_hash=prev))
+        return [(p, r["seq"]) for r in rows]
 
     def _ensure_head(self, conn: Connection, p: int) -> None:
         stmt = (pg_insert(log_heads) if conn.dialect.name == "postgresql" else sqlite_insert(log_heads))
