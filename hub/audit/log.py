@@ -103,6 +103,10 @@ class MessageLog:
         with self.db.begin() as conn:
             return self._append(conn, records)
 
+    def append_in(self, conn: Connection, records: list[LogRecord]) -> list[tuple[int, int]]:
+        """Chain entries inside the caller's transaction, so they commit (or not) with its other writes."""
+        return self._append(conn, records) if records else []
+
     def _append(self, conn: Connection, records: list[LogRecord]) -> list[tuple[int, int]]:
         p = self.partition
         self._ensure_head(conn, p)

@@ -72,15 +72,17 @@ class VerificationService:
 
     def _start(self, job_id: uuid.UUID, req: VerificationRequest, person_id: str, client: ApiClient,
                callback_url: str | None, status: str) -> None:
+        # The job and its log entry commit together: no verification runs that the log does not show.
         with self.db.begin() as conn:
             conn.execute(insert(verification_jobs).values(
                 id=job_id, client_name=client.name, subject_hmac=self.subjects.key(person_id),
                 subject_masked=self.subjects.mask(person_id), case_ref=req.case_ref, officer=req.officer,
                 purpose=req.purpose, scopes=[s.value for s in req.scopes], status=status, callback_url=callback_url,
                 created_at=utc_now()))
-        self.log.append(LogRecord(direction="inbound", kind="request", agency="hub", operation="VerifyPerson",
-                                  service=f"client:{client.name}", header=self._header(job_id, req, "VerifyPerson"),
-                                  subject_person_id=person_id))
+            self.log.append_in(conn, [LogRecord(
+                direction="inbound", kind="request", agency="hub", operation="VerifyPerson",
+                service=f"client:{client.name}", header=self._header(job_id, req, "VerifyPerson"),
+                subject_person_id=person_id)])
 
     def _finish(self, job_id: uuid.UUID, req: VerificationRequest, person_id: str, client: ApiClient,
                 report: VerificationReport) -> None:
@@ -88,12 +90,12 @@ class VerificationService:
         with self.db.begin() as conn:
             conn.execute(update(verification_jobs).where(verification_jobs.c.id == job_id).values(
                 status="done", completeness=report.completeness.value, report=body, completed_at=utc_now()))
-        self.log.append(LogRecord(
-            direction="inbound", kind="response", agency="hub", operation="VerifyPersonReport",
-            service=f"client:{client.name}", header=self._header(job_id, req, "VerifyPersonReport"),
-            subject_person_id=person_id, payload=json.dumps(body, sort_keys=True).encode(),
-            outcome="ok", error_code=None if report.completeness.value == "complete" else report.completeness.value,
-            latency_ms=int((report.completed_at - report.requested_at).total_seconds() * 1000)))
+            self.log.append_in(conn, [LogRecord(
+                direction="inbound", kind="response", agency="hub", operation="VerifyPersonReport",
+                service=f"client:{client.name}", header=self._header(job_id, req, "VerifyPersonReport"),
+                subject_person_id=person_id, payload=json.dumps(body, sort_keys=True).encode(), outcome="ok",
+                error_code=None if report.completeness.value == "complete" else report.completeness.value,
+                latency_ms=int((report.completed_at - report.requested_at).total_seconds() * 1000))])
 
     async def verify(self, req: VerificationRequest, client: ApiClient) -> VerificationReport:
         check_scopes(client, req)
