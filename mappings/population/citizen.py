@@ -187,11 +187,14 @@ def search_request(hints: SubjectHints) -> dict[str, Any]:
 
     The agency needs a birth date (or year): a search by name alone is refused here, not sent.
     """
-    if hints.birth_date is None:
-        raise InvalidValue("the population database searches by name and birth date; no birth date given",
+    if hints.birth_date is not None:
+        born = format_vn_date(hints.birth_date)
+    elif hints.birth_year is not None:  # judgments often say only "sinh năm 1980"; the agency takes a year
+        born = str(hints.birth_year)
+    else:
+        raise InvalidValue("the population database searches by name and birth date or year; neither given",
                            code="REQUEST_INVALID", rule="birth_date_required")
-    return _build(TimKiemYeuCau, HoVaTen=hints.full_name, NgaySinh=format_vn_date(hints.birth_date),
-                  MaTinh=hints.province_code)
+    return _build(TimKiemYeuCau, HoVaTen=hints.full_name, NgaySinh=born, MaTinh=hints.province_code)
 
 
 def vneid_request(person_id: str, reference: str, title: str, text: str, *, case_ref: str | None = None,

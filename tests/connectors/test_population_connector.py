@@ -336,6 +336,18 @@ def test_search_finds_a_name_written_with_the_other_tone_placement(harness: Harn
     assert match.full_name == citizen.full_name  # the agency's spelling, not the one asked with
 
 
+def test_search_by_birth_year_alone_finds_the_person(harness: Harness, config: AgencyConfig, world: World) -> None:
+    citizen = world.citizens[7]
+
+    async def scenario(c: PopulationConnector) -> list[Any]:
+        return await c.search_people(SubjectHints(full_name=citizen.full_name, birth_year=citizen.birth_date.year,
+                                                  province_code=citizen.permanent_address.province_code),
+                                     call_context())
+
+    found = harness.run(PopulationConnector, config, scenario)
+    assert citizen.person_id in {p.person_id for p in found}
+
+
 def test_search_without_a_birth_date_is_refused_before_sending(harness: Harness, config: AgencyConfig,
                                                                sandbox: Sandbox) -> None:
     before = len(sandbox.urls.urls)

@@ -361,3 +361,11 @@ def test_a_token_refusal_is_told_apart_from_other_401s() -> None:
     bad_client = token_error(401, b'{"error": "invalid_client", "error_description": "wrong secret"}')
     assert isinstance(bad_client, AgencyRejected) and bad_client.rule == "invalid_client"
     assert isinstance(token_error(503, b""), AgencyUnavailable)
+
+
+def test_a_search_by_birth_year_alone_is_sent_as_the_agency_writes_it() -> None:
+    from hub.model.verification import SubjectHints
+    from mappings.population.citizen import search_request
+
+    body = search_request(SubjectHints(full_name="Nguyễn Văn Hoà", birth_year=1980, province_code="79"))
+    assert body["NgaySinh"] == "1980" and body["MaTinh"] == "79"
