@@ -19,30 +19,27 @@ refusal (TuChoi) -> AgencyRejected with its MaLoi as rule; an unknown certificat
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import copy
 import dataclasses
 import datetime as dt
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import ClassVar, TypeVar
 
 import httpx
 from lxml import etree
 
-from adapters.envelope import EnvelopeFields, EnvelopeVerifier
+from adapters.envelope import EnvelopeFields
 from adapters.refusal import Refusal
-from adapters.rest_client import pooled_client
-from adapters.soap_client import SoapAgencyClient
-from adapters.xsd import CompiledSchema
+from connectors.soap_base import SoapConnector
 from connectors.soap_errors import attempt_outcome, typed_soap_error
 from hub.audit.log import Outcome
 from hub.audit.recorder import Exchange
-from hub.connector import Connector, ConnectorContext, Health, OperationSpec, note_provenance
+from hub.connector import OperationSpec, note_provenance
 from hub.errors import (
     AgencyError,
     AgencyInvalidResponse,
@@ -93,7 +90,7 @@ def _typed(exc: BaseException, wire: _Wire, operation: str) -> BaseException:
 def _outcome(exc: BaseException) -> tuple[Outcome, str]:
     return attempt_outcome(exc)
 
-class LandConnector(Connector):
+class LandConnector(SoapConnector):
     """ParcelSource, plus certificate look-ups and restriction registration at the land registry."""
 
     kind: ClassVar[str] = "land"
@@ -111,61 +108,12 @@ class LandConnector(Connector):
                       "'<decision>:<serial>' and retried; the same lift again answers the first lift receipt."),
     )
 
-    def __init__(self, ctx: ConnectorContext) -> None:
-        super().__init__(ctx)
-        self._http: httpx.AsyncClient | None = None
-        self._client: SoapAgencyClient | None = None
-        self._schema: CompiledSchema | None = None
-        self._start_lock = asyncio.Lock()
+    wsdl: ClassVar[Path] = m.WSDL
+    xsd: ClassVar[Path] = m.XSD
+    binding: ClassVar[str] = m.BINDING
 
-    # --- life cycle ----------------------------------------------------------------------------------
-    async def start(self) -> None:
-        async with self._start_lock:
-            if self._client is not None:
-                return
-            config = self.ctx.config
-            http = pooled_client(config.base_url, timeout_s=config.timeout_s,
-                                 connect_timeout_s=config.connect_timeout_s, max_connections=config.concurrency)
-            http.event_hooks = {"request": [_on_request], "response": [_on_response]}
-            try:
-                # zeep reads the WSDL and its schemas from local files, synchronously: off the event loop.
-                self._client = await asyncio.to_thread(
-                    SoapAgencyClient, m.WSDL, agency_id=self.agency_id, address=config.base_url, binding=m.BINDING,
-                    signer=self.ctx.xml_signer, verifier=EnvelopeVerifier(self.ctx.trust), http=http,
-                    operation_timeout=config.timeout_s)
-                self._schema = await asyncio.to_thread(CompiledSchema.load, m.XSD)
-            except BaseException:
-                await http.aclose()
-                raise
-            self._http = http
-
-    async def aclose(self) -> None:
-        client, http = self._client, self._http
-        self._client, self._http = None, None
-        if client is not None:
-            client.transport.wsdl_client.close()
-        if http is not None:
-            await http.aclose()
-
-    async def health(self) -> Health:
-        """GET of the registry's WSDL (its contract URL): cheap, signs nothing, asks about no one."""
-        await self.start()
-        assert self._http is not None
-        config = self.ctx.config
-        url = config.wsdl or f"{config.base_url.rstrip('/')}?wsdl"
-        try:
-            breaker: str | None = (await self.ctx.guard.breaker.state()).value
-        except Exception:  # Redis down: the agency may still be fine; say what is known
-            breaker = None
-        started = time.perf_counter()
-        try:
-            response = await self._http.get(url, timeout=min(config.timeout_s, 5.0))
-        except httpx.HTTPError as exc:
-            return Health(self.agency_id, False, f"{url}: {type(exc).__name__}", None, breaker)
-        latency = int((time.perf_counter() - started) * 1000)
-        ok = response.status_code == 200 and b"DangKyDatDaiSoap12Binding" in response.content
-        detail = "contract served" if ok else f"{url}: HTTP {response.status_code}"
-        return Health(self.agency_id, ok, detail, latency, breaker)
+    def _configure_http(self, http: httpx.AsyncClient) -> None:
+        http.event_hooks = {"request": [_on_request], "response": [_on_response]}
 
     # --- capabilities ------------------------------------------------------------------------------------
     async def find_parcels(self, owner_id: str, call: CallContext) -> list[LandParcel]:
