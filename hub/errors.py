@@ -94,6 +94,8 @@ REGISTRY: dict[str, ProblemType] = _registry(
                 "The agency's answer is malformed or breaks its published contract."),
     ProblemType("CIRCUIT_OPEN", 503, "Circuit open",
                 "Recent calls to this agency failed; calls fail fast until the breaker half-opens."),
+    ProblemType("QUEUE_FULL", 503, "Queue full",
+                "A work queue holds as much open work as it may; try again once workers have drained it."),
     ProblemType("DEPENDENCY_UNAVAILABLE", 503, "Dependency unavailable",
                 "A component the hub needs (database, Redis) is not reachable."),
     ProblemType("INTERNAL", 500, "Internal error",
