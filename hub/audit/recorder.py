@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from adapters.envelope import EnvelopeFields
 from adapters.refusal import Refusal
+from hub.audit.group_commit import GroupCommitter
 from hub.audit.log import Direction, LogRecord, MessageLog, Outcome
 
 
@@ -62,6 +63,17 @@ def _close(ex: Exchange, started: float, error: BaseException | None) -> list[Lo
 class ExchangeRecorder:
     def __init__(self, log: MessageLog) -> None:
         self.log = log
+        self._committers: dict[asyncio.AbstractEventLoop, GroupCommitter] = {}
+
+    def committer(self) -> GroupCommitter:
+        """The group committer of the running loop (a recorder may outlive a test's loop)."""
+        loop = asyncio.get_running_loop()
+        committer = self._committers.get(loop)
+        if committer is None:
+            for old in [lp for lp in self._committers if lp.is_closed()]:
+                del self._committers[old]
+            committer = self._committers[loop] = GroupCommitter(self.log, loop)
+        return committer
 
     @contextmanager
     def exchange(self, direction: Direction, agency: str, operation: str, *, service: str | None = None,
@@ -89,4 +101,4 @@ class ExchangeRecorder:
             raise
         finally:
             # Written even when the caller was cancelled (a deadline): shielded so the entry is not lost.
-            await asyncio.shield(asyncio.to_thread(self.log.append_many, _close(ex, started, error)))
+            await asyncio.shield(self.committer().append(_close(ex, started, error)))
