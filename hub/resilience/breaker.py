@@ -12,22 +12,26 @@ from typing import Any
 
 from hub.errors import CircuitOpen
 
-# KEYS[1] = state hash. Returns 'closed' | 'trial' | 'open'.
-_ADMIT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
-if state == 'closed' then return 'closed' end
-local until_ms = tonumber(redis.call('HGET', KEYS[1], 'open_until') or 0)
-if now < until_ms then return 'open' end
-if redis.call('HSETNX', KEYS[1], 'trial', now) == 1 then return 'trial' end
-local trial_at = tonumber(redis.call('HGET', KEYS[1], 'trial'))
-if now - trial_at > tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'trial', now)
-  return 'trial'
+# admit(key, trial timeout ms) -> 'closed' | 'trial' | 'open'. A Lua function so the agency guard can run
+# it in the same script as the rate-limit reservation (one round trip per attempt).
+ADMIT_LUA = """
+local function admit(key, trial_timeout)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local state = redis.call('HGET', key, 'state') or 'closed'
+  if state == 'closed' then return 'closed' end
+  local until_ms = tonumber(redis.call('HGET', key, 'open_until') or 0)
+  if now < until_ms then return 'open' end
+  if redis.call('HSETNX', key, 'trial', now) == 1 then return 'trial' end
+  local trial_at = tonumber(redis.call('HGET', key, 'trial'))
+  if now - trial_at > trial_timeout then
+    redis.call('HSET', key, 'trial', now)
+    return 'trial'
+  end
+  return 'open'
 end
-return 'open'
 """
+_ADMIT = ADMIT_LUA + "return admit(KEYS[1], tonumber(ARGV[1]))\n"
 
 # KEYS[1] = state hash; ARGV = outcome ('ok'|'fail'), failure threshold, reset ms.
 _RECORD = """
@@ -68,7 +72,10 @@ class CircuitBreaker:
 
     async def admit(self, agency: str) -> bool:
         """True when this call is the half-open trial; raises CircuitOpen while the breaker is open."""
-        verdict = _text(await self._admit(keys=[self.key], args=[self.trial_timeout_ms]))
+        return self.judge(_text(await self._admit(keys=[self.key], args=[self.trial_timeout_ms])), agency)
+
+    @staticmethod
+    def judge(verdict: str, agency: str) -> bool:
         if verdict == "open":
             raise CircuitOpen(f"{agency}: circuit open after repeated failures; failing fast",
                               rule="breaker_open", agency=agency)

@@ -858,9 +858,16 @@ def test_a_bank_that_hangs_is_an_agency_timeout(env: Env) -> None:
         with pytest.raises(AgencyTimeout):
             await bank.find_accounts(person, call(person, seconds=3))
 
+    start = received(env)
     run(env, scenario, timeout_s=0.3, retry=RetryPolicy(attempts=2, backoff_initial_s=0.01, backoff_max_s=0.02))
     rows = log_rows(env, MAIN, before_log)
     assert [r.outcome for r in rows if r.kind == "response"] == ["timeout", "timeout", "refused"]
+    # The mock records a hung request when it finally lets go of it; wait for both, so they neither go
+    # unchecked nor land in the next test's count.
+    ends = time.monotonic() + 10
+    while received(env) - start < 2 and time.monotonic() < ends:
+        time.sleep(0.05)
+    assert received(env) - start == 2
     assert rows[-1].error_code == "AGENCY_TIMEOUT"
 
 

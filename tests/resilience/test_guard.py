@@ -151,6 +151,26 @@ def test_the_breaker_opens_fails_fast_half_opens_and_closes(redis_prefix: str) -
     run(scenario)
 
 
+def test_a_success_forgets_failures_and_a_healthy_agency_leaves_no_breaker_state(redis_prefix: str) -> None:
+    async def scenario(client: aioredis.Redis) -> None:
+        guard = _guard(client, redis_prefix, retry=RetryPolicy(attempts=1))
+        for _ in range(5):  # healthy: nothing to forget, so nothing is written for the breaker
+            assert await guard.call(Flaky(0), CallContext.within(5), idempotent=True) == "answer"
+        assert not await client.exists(guard.breaker.key)
+        for _ in range(2):  # below the threshold of 3
+            with pytest.raises(AgencyUnavailable):
+                await guard.call(Flaky(1), CallContext.within(5), idempotent=True)
+        assert await client.hget(guard.breaker.key, "failures") == b"2"
+        assert await guard.call(Flaky(0), CallContext.within(5), idempotent=True) == "answer"
+        assert not await client.exists(guard.breaker.key)  # the success reset the count ...
+        for _ in range(2):
+            with pytest.raises(AgencyUnavailable):
+                await guard.call(Flaky(1), CallContext.within(5), idempotent=True)
+        assert await guard.breaker.state() is BreakerState.CLOSED  # ... so two more failures do not open it
+
+    run(scenario)
+
+
 def _worker(prefix: str, calls: int, stamps_key: str) -> None:
     async def main() -> None:
         client = aioredis.Redis.from_url(REDIS_URL)
