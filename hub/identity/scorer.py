@@ -35,6 +35,7 @@ class Resolution:
     outcome: IdentityResolution
     person: Party | None = None  # the resolved person, with the full ID: never put in a report
     source: str | None = None  # the agency that returned them
+    listed: tuple[Party, ...] = ()  # the people behind outcome.candidates, in order: whose data the report shows
 
 
 def _words_apart(written: str, recorded: str) -> str:
@@ -117,26 +118,26 @@ def resolve(hints: SubjectHints, candidates: Sequence[Candidate],
             unique.setdefault(c.party.person_id, c)  # two sources may return one person: count them once
     scored = sorted(((score(hints, c, policy), c) for c in unique.values()),
                     key=lambda sc: (-sc[0].score, sc[1].party.person_id or ""))
-    listed = [s for s, _ in scored[:policy.max_listed]]
+    listed = scored[:policy.max_listed]
     shown = f" (the best {policy.max_listed} of {len(scored)} listed)" if len(scored) > policy.max_listed else ""
 
-    def outcome(decision: IdentityDecision, detail: str) -> IdentityResolution:
-        return IdentityResolution(decision=decision, detail=detail + shown, candidates=listed)
+    def decided(decision: IdentityDecision, detail: str, chosen: Candidate | None = None) -> Resolution:
+        outcome = IdentityResolution(decision=decision, detail=detail + shown, candidates=[s for s, _ in listed])
+        return Resolution(outcome, person=chosen.party if chosen else None, source=chosen.source if chosen else None,
+                          listed=tuple(c.party for _, c in listed))
 
     if not scored:
-        return Resolution(outcome(IdentityDecision.NO_MATCH, "nobody with this name and birth date was found"))
+        return decided(IdentityDecision.NO_MATCH, "nobody with this name and birth date was found")
     (best, chosen), others = scored[0], scored[1:]
     if best.score < policy.plausible_at:
-        return Resolution(outcome(IdentityDecision.NO_MATCH, f"no plausible candidate: the best scored {best.score}, "
-                                                             f"below {policy.plausible_at}"))
+        return decided(IdentityDecision.NO_MATCH, f"no plausible candidate: the best scored {best.score}, below "
+                                                  f"{policy.plausible_at}")
     rivals = [s for s, _ in others if s.score >= policy.plausible_at and best.score - s.score < policy.margin]
     if rivals:
-        return Resolution(outcome(IdentityDecision.AMBIGUOUS, f"{len(rivals) + 1} candidates within {policy.margin} "
-                                                              f"points of the best ({best.score}): the officer "
-                                                              "must choose"))
+        return decided(IdentityDecision.AMBIGUOUS, f"{len(rivals) + 1} candidates within {policy.margin} points of "
+                                                   f"the best ({best.score}): the officer must choose")
     if best.score < policy.resolve_at:
-        return Resolution(outcome(IdentityDecision.WEAK, f"the best candidate scored {best.score}, below "
-                                                         f"{policy.resolve_at}: the officer must confirm"))
-    return Resolution(outcome(IdentityDecision.RESOLVED, f"one candidate scored {best.score} (resolves at "
-                                                         f"{policy.resolve_at}), no other within {policy.margin}"),
-                      person=chosen.party, source=chosen.source)
+        return decided(IdentityDecision.WEAK, f"the best candidate scored {best.score}, below {policy.resolve_at}: "
+                                              "the officer must confirm")
+    return decided(IdentityDecision.RESOLVED, f"one candidate scored {best.score} (resolves at {policy.resolve_at}), "
+                                              f"no other within {policy.margin}", chosen)

@@ -127,6 +127,7 @@ class IdentityDecision(StrEnum):
     AMBIGUOUS = "ambiguous"  # several plausible candidates the hints cannot tell apart
     WEAK = "weak"  # the best candidate is plausible but below the confidence threshold
     NO_MATCH = "no_match"  # nobody plausible was found
+    NO_ANSWER = "no_answer"  # no identity source answered the search: nothing is known either way
 
 
 class MatchReason(StrEnum):
@@ -166,8 +167,8 @@ class IdentityCandidate(CanonicalModel):
 
 
 class IdentityResolution(CanonicalModel):
-    """How a request without a citizen ID was matched to a person. Anything but ``resolved`` means no asset
-    was looked up: the candidates are listed, best first, for the officer to decide."""
+    """How a request without a citizen ID was matched to a person. Anything but ``resolved`` means nothing
+    was looked up beyond the search: the candidates are listed, best first, for the officer to decide."""
 
     decision: IdentityDecision
     detail: ShortText

@@ -1,7 +1,12 @@
 """The verification service: scope checks, the report, its persistence, async jobs and webhooks, and the
 citizen's subject report. Every verification leaves its own entries in the message log (the request,
 who asked, for which case and purpose, and the completeness of the answer) beside the entries each
-agency exchange leaves."""
+agency exchange leaves.
+
+A request without a citizen ID is logged when it arrives without a subject (nobody is known yet); its
+report entry names the person it resolved to, and each candidate the report lists gets an entry of its
+own, so the look-up is answerable to every person whose data it showed.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from hub.model.verification import VerificationReport, VerificationRequest, Veri
 from hub.store.database import Database
 from hub.store.tables import message_log, verification_jobs
 from hub.store.timestamps import as_utc, utc_now
-from hub.verification.scatter import scatter_gather
+from hub.verification.scatter import Verified, verify_subject
 
 log = logging.getLogger("thads.verification")
 
@@ -40,6 +45,11 @@ def check_scopes(client: ApiClient, req: VerificationRequest) -> None:
     if missing:
         raise HubError(f"client {client.name!r} may not verify {', '.join(missing)}", code="SCOPE_MISSING",
                        rule="scope_granted", missing=missing)
+    identity = SCOPE_GRANTS[VerificationScope.IDENTITY]
+    if req.person_id is None and identity not in client.scopes:
+        # Finding who a name denotes is an identity look-up, whatever scopes are asked afterwards.
+        raise HubError(f"client {client.name!r} may not resolve a person by name without {identity}",
+                       code="SCOPE_MISSING", rule="identity_resolution", missing=[identity])
 
 
 @dataclass
@@ -70,52 +80,65 @@ class VerificationService:
                                   service=f"client:{client_name}", header=header, subject_person_id=person_id,
                                   outcome="refused", error_code=code))
 
-    def _start(self, job_id: uuid.UUID, req: VerificationRequest, person_id: str, client: ApiClient,
+    def _subject(self, req: VerificationRequest, person_id: str | None) -> dict[str, str]:
+        """The job's subject columns: the person, or until one is resolved a keyed hash of the hints."""
+        if person_id is not None:
+            return {"subject_hmac": self.subjects.key(person_id), "subject_masked": self.subjects.mask(person_id)}
+        assert req.hints is not None
+        hints = req.hints.model_dump_json(include={"full_name", "birth_date", "birth_year"})
+        return {"subject_hmac": self.subjects.key(f"hints:{hints}"), "subject_masked": "(by name)"}
+
+    def _start(self, job_id: uuid.UUID, req: VerificationRequest, person_id: str | None, client: ApiClient,
                callback_url: str | None, status: str) -> None:
         # The job and its log entry commit together: no verification runs that the log does not show.
         with self.db.begin() as conn:
             conn.execute(insert(verification_jobs).values(
-                id=job_id, client_name=client.name, subject_hmac=self.subjects.key(person_id),
-                subject_masked=self.subjects.mask(person_id), case_ref=req.case_ref, officer=req.officer,
-                purpose=req.purpose, scopes=[s.value for s in req.scopes], status=status, callback_url=callback_url,
-                created_at=utc_now()))
+                id=job_id, client_name=client.name, **self._subject(req, person_id), case_ref=req.case_ref,
+                officer=req.officer, purpose=req.purpose, scopes=[s.value for s in req.scopes], status=status,
+                callback_url=callback_url, created_at=utc_now()))
             self.log.append_in(conn, [LogRecord(
                 direction="inbound", kind="request", agency="hub", operation="VerifyPerson",
                 service=f"client:{client.name}", header=self._header(job_id, req, "VerifyPerson"),
                 subject_person_id=person_id)])
 
-    def _finish(self, job_id: uuid.UUID, req: VerificationRequest, person_id: str, client: ApiClient,
+    def _finish(self, job_id: uuid.UUID, req: VerificationRequest, verified: Verified, client: ApiClient,
                 report: VerificationReport) -> None:
         body = report.model_dump(mode="json")
+        person_id = verified.person_id
+        subject = self._subject(req, person_id) if req.person_id is None and person_id is not None else {}
+        shown = [LogRecord(direction="inbound", kind="response", agency="hub", operation="IdentityCandidate",
+                           service=f"client:{client.name}", header=self._header(job_id, req, "IdentityCandidate"),
+                           subject_person_id=candidate) for candidate in verified.disclosed if candidate != person_id]
         with self.db.begin() as conn:
             conn.execute(update(verification_jobs).where(verification_jobs.c.id == job_id).values(
-                status="done", completeness=report.completeness.value, report=body, completed_at=utc_now()))
+                status="done", completeness=report.completeness.value, report=body, completed_at=utc_now(),
+                **subject))
             self.log.append_in(conn, [LogRecord(
                 direction="inbound", kind="response", agency="hub", operation="VerifyPersonReport",
                 service=f"client:{client.name}", header=self._header(job_id, req, "VerifyPersonReport"),
                 subject_person_id=person_id, payload=json.dumps(body, sort_keys=True).encode(), outcome="ok",
                 error_code=None if report.completeness.value == "complete" else report.completeness.value,
-                latency_ms=int((report.completed_at - report.requested_at).total_seconds() * 1000))])
+                latency_ms=int((report.completed_at - report.requested_at).total_seconds() * 1000)), *shown])
+
+    async def _run(self, job_id: uuid.UUID, req: VerificationRequest, client: ApiClient) -> VerificationReport:
+        verified = await verify_subject(req, self.connectors)
+        report = verified.report.model_copy(update={"id": job_id})
+        await asyncio.to_thread(self._finish, job_id, req, verified, client, report)
+        return report
 
     async def verify(self, req: VerificationRequest, client: ApiClient) -> VerificationReport:
         check_scopes(client, req)
-        person_id = _person_id(req)
         job_id = uuid.uuid4()
-        await asyncio.to_thread(self._start, job_id, req, person_id, client, None, "running")
-        report = await scatter_gather(req, self.connectors, person_id=person_id)
-        report = report.model_copy(update={"id": job_id})
-        await asyncio.to_thread(self._finish, job_id, req, person_id, client, report)
-        return report
+        await asyncio.to_thread(self._start, job_id, req, req.person_id, client, None, "running")
+        return await self._run(job_id, req, client)
 
     async def submit(self, req: VerificationRequest, client: ApiClient, callback_url: str | None) -> uuid.UUID:
         check_scopes(client, req)
-        person_id = _person_id(req)
         job_id = uuid.uuid4()
-        await asyncio.to_thread(self._start, job_id, req, person_id, client, callback_url, "pending")
+        await asyncio.to_thread(self._start, job_id, req, req.person_id, client, callback_url, "pending")
 
         async def run() -> None:
-            report = (await scatter_gather(req, self.connectors, person_id=person_id)).model_copy(update={"id": job_id})
-            await asyncio.to_thread(self._finish, job_id, req, person_id, client, report)
+            report = await self._run(job_id, req, client)
             if callback_url:
                 await self._callback(callback_url, job_id, req, report)
 
@@ -157,9 +180,3 @@ class VerificationService:
                      "error_code": r.error_code, "returned_payload_sha256": r.payload_hash,
                      "log_entry": f"{r.partition}/{r.seq}"} for r in rows]
 
-
-def _person_id(req: VerificationRequest) -> str:
-    if req.person_id is None:
-        raise HubError("this hub verifies by citizen ID; identity resolution from a name comes with a later release",
-                       code="REQUEST_INVALID", rule="person_id_required")
-    return req.person_id
