@@ -48,7 +48,10 @@ class VerificationRequest(CanonicalModel):
 
     person_id: PersonIdStr | None = Field(None, description="The subject's citizen ID (body only, "
                                           "never in a URL).")
-    hints: SubjectHints | None = None
+    hints: SubjectHints | None = Field(None, description=(
+        "Without person_id: what the judgment says of the person (name, birth date or year, address). The hub "
+        "searches the population database, scores the candidates and goes on only with a confidently resolved "
+        "person; the report's identity_resolution says how. Ignored when person_id is given."))
     scopes: list[VerificationScope] = Field(min_length=1)
     case_ref: str | None = Field(None, description="The enforcement case (hồ sơ thi hành án).")
     officer: str | None = Field(None, description="The enforcement officer (chấp hành viên) asking.")
