@@ -121,6 +121,9 @@ def test_namesakes_with_the_same_birth_date_are_ambiguous_and_nothing_else_is_as
     assert {s["scopes"][0] for s in sources if s["status"] == "skipped"} == {"residence", "bank_accounts", "land"}
     assert report["subject_masked"] is None and report["completeness"] == "partial"
     assert a.person_id not in resp.text and b.person_id not in resp.text
+    stored = httpx.get(f"{hub.url}/v1/verifications/{report['id']}",
+                       headers={"Authorization": f"Bearer {hub.keys['all']}"})
+    assert stored.status_code == 200 and stored.json()["report"]["identity_resolution"] == resolution
     # both people's data reached the officer: each can see the look-up in their subject report
     for person in (a, b):
         assert "IdentityCandidate" in {e["operation"] for e in subject_entries(hub, person.person_id)}
