@@ -43,7 +43,7 @@ from hub.model.verification import (
 from hub.resilience.context import CallContext
 
 # Leave the report a little time to be assembled and sent inside the caller's deadline.
-_ASSEMBLY_MARGIN_S = 0.03
+_ASSEMBLY_MARGIN_S = 0.08
 _PEOPLE = frozenset({VerificationScope.IDENTITY, VerificationScope.RESIDENCE})
 
 

@@ -121,7 +121,10 @@ class VerificationService:
                 latency_ms=int((report.completed_at - report.requested_at).total_seconds() * 1000)), *shown])
 
     async def _run(self, job_id: uuid.UUID, req: VerificationRequest, client: ApiClient) -> VerificationReport:
-        verified = await verify_subject(req, self.connectors)
+        return await self._store(job_id, req, client, await verify_subject(req, self.connectors))
+
+    async def _store(self, job_id: uuid.UUID, req: VerificationRequest, client: ApiClient,
+                     verified: Verified) -> VerificationReport:
         report = verified.report.model_copy(update={"id": job_id})
         await asyncio.to_thread(self._finish, job_id, req, verified, client, report)
         return report
@@ -129,8 +132,17 @@ class VerificationService:
     async def verify(self, req: VerificationRequest, client: ApiClient) -> VerificationReport:
         check_scopes(client, req)
         job_id = uuid.uuid4()
-        await asyncio.to_thread(self._start, job_id, req, req.person_id, client, None, "running")
-        return await self._run(job_id, req, client)
+        # The job and its request entry commit while the agencies are asked, not before: its fsync would
+        # otherwise sit on every caller's critical path. Nothing is returned or stored as a result until
+        # that commit has landed, so a report the caller sees is always in the log with its request; a
+        # crash in between leaves the exchanges the connectors logged, which name the case and purpose.
+        started = asyncio.ensure_future(
+            asyncio.to_thread(self._start, job_id, req, req.person_id, client, None, "running"))
+        try:
+            verified = await verify_subject(req, self.connectors)
+        finally:
+            await started
+        return await self._store(job_id, req, client, verified)
 
     async def submit(self, req: VerificationRequest, client: ApiClient, callback_url: str | None) -> uuid.UUID:
         check_scopes(client, req)
