@@ -36,6 +36,8 @@ from hub.resilience.rate_limit import GCRA_LUA, RateLimiter
 
 T = TypeVar("T")
 
+QUOTA_HEADROOM = 0.98
+
 
 class _OutOfTime(stop_base):
     """Starting another attempt that cannot finish before the caller's deadline only adds load."""
@@ -67,8 +69,11 @@ class AgencyGuard:
         self.agency_id = agency_id
         self.config = config
         self.semaphore = asyncio.Semaphore(config.concurrency)
-        self.limiter = RateLimiter(redis, f"{key_prefix}rate:{agency_id}", config.rate_limit_per_s,
-                                   burst=max(1, int(config.rate_limit_per_s // 10)))
+        # The configured rate is the agency's quota, and a quota is counted at the agency: no burst above
+        # it, and a little headroom so that jitter on the way cannot put one call more than the quota
+        # into any one-second window there.
+        self.limiter = RateLimiter(redis, f"{key_prefix}rate:{agency_id}", config.rate_limit_per_s * QUOTA_HEADROOM,
+                                   burst=1)
         self.breaker = CircuitBreaker(redis, f"{key_prefix}breaker:{agency_id}", failures=config.breaker.failures,
                                       reset_s=config.breaker.reset_s, trial_timeout_s=config.timeout_s * 2)
         self._admit_and_reserve = redis.register_script(_ADMIT_AND_RESERVE)
