@@ -26,6 +26,7 @@ class Services:
     # Set when the API starts: the connectors of the configured agencies and the verification service.
     connectors: Any = None
     verification: Any = None
+    batches: Any = None
 
     def key(self, *parts: str) -> str:
         """A Redis key under this hub's prefix; every Redis key the hub writes goes through here."""

@@ -103,3 +103,14 @@ def authenticate(db: Database, key: str) -> ApiClient:
     if row.revoked_at is not None:
         raise AuthError("this API key was revoked", code="KEY_REVOKED", rule="key_active")
     return _row_to_client(row)
+
+
+def active_client(db: Database, name: str) -> ApiClient:
+    """The client by name, for work done later on its behalf (a batch): refused once it is revoked."""
+    with db.begin() as conn:
+        row = conn.execute(select(api_clients).where(api_clients.c.name == name)).first()
+    if row is None:
+        raise NotFound(f"no client {name!r}")
+    if row.revoked_at is not None:
+        raise AuthError(f"client {name!r} was revoked", code="KEY_REVOKED", rule="key_active")
+    return _row_to_client(row)

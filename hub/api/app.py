@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from adapters.jws_envelope import JwsSigner
 from hub.api import (
     openapi,
     problems,
+    routes_batches,
     routes_clients,
     routes_deadlines,
     routes_identifiers,
@@ -20,14 +20,15 @@ from hub.api import (
     routes_verifications,
 )
 from hub.audit.sealer import seal_periodically
-from hub.audit.subjects import SubjectIndex
-from hub.audit.wiring import message_log
+from hub.batches.service import QUEUE as BATCH_QUEUE
+from hub.batches.service import QUEUE_CAPACITY as BATCH_QUEUE_CAPACITY
+from hub.batches.service import BatchService
 from hub.bootstrap import Services, build_services
 from hub.connectors_runtime import ConnectorSet, build_connectors
 from hub.errors import HubError
 from hub.settings import Settings, get_settings
-from hub.trust.keys import hub_signing_key
-from hub.verification.service import VerificationService
+from hub.verification.wiring import verification_service
+from hub.worker.streams import WorkQueue
 
 log = logging.getLogger("thads.api")
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(routes_identifiers.router)
     app.include_router(routes_deadlines.router)
     app.include_router(routes_verifications.router)
+    app.include_router(routes_batches.router)
     openapi.install(app, routes_verifications.extra_schemas())
     return app
 
@@ -80,12 +82,8 @@ async def start_connectors(services: Services) -> ConnectorSet:
     except HubError as exc:
         log.warning("no connectors: %s", exc.detail)
         connectors = ConnectorSet({})
-    try:
-        key, cert = hub_signing_key(settings)
-        webhook_signer: JwsSigner | None = JwsSigner(key, cert)
-    except HubError:
-        webhook_signer = None
     services.connectors = connectors
-    services.verification = VerificationService(services.db, connectors, message_log(settings, services.db),
-                                                SubjectIndex.from_key_dir(settings.keys), webhook_signer)
+    services.verification = verification_service(services, connectors)
+    services.batches = BatchService(services.db, services.redis_sync, WorkQueue(
+        services.redis, settings.redis_key_prefix, BATCH_QUEUE, capacity=BATCH_QUEUE_CAPACITY))
     return connectors

@@ -199,4 +199,36 @@ verification_jobs = Table(
     Column("completed_at", DateTime(timezone=True)),
 )
 
+# A re-verification batch (xác minh lại định kỳ): the upload's subjects are items, worked through by the
+# workers; the item row, not the queue entry, is the record of whether a subject is done.
+verification_batches = Table(
+    "verification_batches", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("client_name", String(100), nullable=False),
+    Column("officer", String(200), nullable=False),
+    Column("purpose", String(1024), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("deadline_ms", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # queued, done
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+)
+
+verification_batch_items = Table(
+    "verification_batch_items", metadata,
+    Column("batch_id", Uuid, ForeignKey("verification_batches.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("request", JSON, nullable=False),  # the subject and case as uploaded, validated
+    Column("status", String(16), nullable=False),  # pending, running, done
+    Column("attempts", Integer, nullable=False),
+    Column("owner_entry", String(64)),  # the queue entry working on it; a re-delivery of it may take over
+    Column("lease_until", DateTime(timezone=True)),
+    Column("job_id", Uuid),
+    Column("completeness", String(16)),
+    Column("error_code", String(64)),  # why a subject could not be verified at all (status failed)
+    Column("completed_at", DateTime(timezone=True)),
+)
+
 Index("ix_enforcement_cases_office_status", enforcement_cases.c.office_code, enforcement_cases.c.status)
+Index("ix_verification_batch_items_status", verification_batch_items.c.batch_id, verification_batch_items.c.status)

@@ -1,0 +1,1 @@
+"""Re-verification batches: upload, queue, worker handler, progress and results."""
