@@ -232,3 +232,19 @@ verification_batch_items = Table(
 
 Index("ix_enforcement_cases_office_status", enforcement_cases.c.office_code, enforcement_cases.c.status)
 Index("ix_verification_batch_items_status", verification_batch_items.c.batch_id, verification_batch_items.c.status)
+
+# The transactional outbox: work for the queues staged in the same transaction as the record it belongs to
+# (a command, a batch item), published to Redis by the relay in every worker. A row leaves the table's
+# open set only once Redis holds its entry; a relay that dies mid-way leaves it to be published again.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("queue", String(100), nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(200)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("published_at", DateTime(timezone=True)),
+    Column("entry_id", String(64)),
+)
+Index("ix_outbox_open", outbox.c.published_at, outbox.c.id)
