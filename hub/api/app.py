@@ -20,15 +20,12 @@ from hub.api import (
     routes_verifications,
 )
 from hub.audit.sealer import seal_periodically
-from hub.batches.service import QUEUE as BATCH_QUEUE
-from hub.batches.service import QUEUE_CAPACITY as BATCH_QUEUE_CAPACITY
 from hub.batches.service import BatchService
 from hub.bootstrap import Services, build_services
 from hub.connectors_runtime import ConnectorSet, build_connectors
 from hub.errors import HubError
 from hub.settings import Settings, get_settings
 from hub.verification.wiring import verification_service
-from hub.worker.streams import WorkQueue
 
 log = logging.getLogger("thads.api")
 
@@ -84,6 +81,5 @@ async def start_connectors(services: Services) -> ConnectorSet:
         connectors = ConnectorSet({})
     services.connectors = connectors
     services.verification = verification_service(services, connectors)
-    services.batches = BatchService(services.db, services.redis_sync, WorkQueue(
-        services.redis, settings.redis_key_prefix, BATCH_QUEUE, capacity=BATCH_QUEUE_CAPACITY))
+    services.batches = BatchService(services.db)
     return connectors

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from typing import Any
 
@@ -37,10 +36,6 @@ from hub.worker.streams import Entry
 
 log = logging.getLogger("thads.batches")
 
-# How long to wait for the item row of a fresh entry: the producer adds entries just before its commit.
-_COMMIT_WAIT_S = 2.0
-# An entry whose item still does not exist after this long belongs to a batch whose commit failed.
-_ORPHAN_AFTER_S = 120.0
 # Guards against a duplicate entry of a live item; a dead worker's item is taken over by its own entry.
 _ITEM_LEASE_S = 600.0
 
@@ -72,7 +67,7 @@ class BatchItemHandler(QueueHandler):
 
     async def handle(self, entry: Entry) -> None:
         batch_id, seq = uuid.UUID(entry.fields["batch"]), int(entry.fields["seq"])
-        claim = await self._claim_when_committed(batch_id, seq, entry)
+        claim = await self._claim_item(batch_id, seq, entry)
         if claim is None:
             return
         try:
@@ -88,21 +83,11 @@ class BatchItemHandler(QueueHandler):
             raise
         await asyncio.to_thread(self._finish, batch_id, seq, entry.id, report, None)
 
-    async def _claim_when_committed(self, batch_id: uuid.UUID, seq: int, entry: Entry) -> _Claim | None:
-        ends = time.monotonic() + _COMMIT_WAIT_S
-        while True:
-            found, claim = await asyncio.to_thread(self._claim, batch_id, seq, entry.id)
-            if found:
-                return claim
-            if time.monotonic() >= ends:
-                break
-            await asyncio.sleep(0.05)
-        age_s = time.time() - int(entry.id.split("-", 1)[0]) / 1000
-        if age_s < _ORPHAN_AFTER_S:
-            raise RetryLater(f"batch {batch_id} item {seq} is not committed yet")
-        log.warning("dropping entry %s: batch %s item %d does not exist (its upload was not committed)",
-                    entry.id, batch_id, seq)
-        return None
+    async def _claim_item(self, batch_id: uuid.UUID, seq: int, entry: Entry) -> _Claim | None:
+        found, claim = await asyncio.to_thread(self._claim, batch_id, seq, entry.id)
+        if not found:  # the outbox publishes only committed work: the batch was deleted since
+            log.warning("dropping entry %s: batch %s has no item %d", entry.id, batch_id, seq)
+        return claim
 
     def _claim(self, batch_id: uuid.UUID, seq: int, entry_id: str) -> tuple[bool, _Claim | None]:
         items = verification_batch_items

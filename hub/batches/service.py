@@ -1,10 +1,9 @@
 """Re-verification batches: accepted whole or not at all, worked through by the workers, read back by id.
 
-Accepting a batch stores its items and puts one queue entry per item on the ``verification-batch``
-queue in the same step: the entries are added while the SQL transaction is open and the transaction
-commits after them, so an answered 202 means both hold the batch. A commit that fails after the entries
-went out leaves entries for items that do not exist; the handler drops those (it waits briefly for the
-commit first, since a fast worker can read an entry before the commit lands).
+Accepting a batch stores its items and stages one queue entry per item in the outbox, in one
+transaction: an answered 202 means the batch and all its work are durable. The workers' outbox relay
+moves the entries to the ``verification-batch`` stream as its capacity allows, so a batch of 100,000
+subjects waits in SQL, not in Redis memory.
 """
 
 from __future__ import annotations
@@ -16,28 +15,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from redis import Redis as SyncRedis
 from sqlalchemy import func, insert, select
 
 from hub.batches.upload import BatchParams
 from hub.clients import ApiClient
 from hub.errors import NotFound
 from hub.model.verification import VerificationRequest
+from hub.outbox import stage
 from hub.store.database import Database
 from hub.store.tables import verification_batch_items, verification_batches, verification_jobs
 from hub.store.timestamps import as_utc, utc_now
 from hub.verification.service import check_scopes
-from hub.worker.streams import WorkQueue
 
 QUEUE = "verification-batch"
-QUEUE_CAPACITY = 1_000_000  # entries are ~100 bytes: a full queue is about 100 MB of Redis, bounded
+# Enough entries in the stream to keep every worker busy; the rest of a batch waits in the outbox.
+QUEUE_CAPACITY = 2_000
 
 
 @dataclass
 class BatchService:
     db: Database
-    redis_sync: SyncRedis
-    queue: WorkQueue
 
     def create(self, client: ApiClient, params: BatchParams, requests: list[VerificationRequest]) -> uuid.UUID:
         for scope_check in requests[:1]:  # the scopes are the batch's, the same on every line
@@ -53,9 +50,7 @@ class BatchService:
                      "status": "pending", "attempts": 0} for i, r in enumerate(requests)]
             for start in range(0, len(rows), 1000):
                 conn.execute(insert(verification_batch_items), rows[start:start + 1000])
-            # Last, inside the transaction: a full queue (QueueFull) or an unreachable Redis rolls it back.
-            self.queue.enqueue_many_sync(self.redis_sync, ({"batch": str(batch_id), "seq": str(i)}
-                                                          for i in range(len(requests))))
+            stage(conn, QUEUE, ({"batch": str(batch_id), "seq": str(i)} for i in range(len(requests))))
         return batch_id
 
     def _batch(self, conn: Any, batch_id: uuid.UUID, client: ApiClient) -> Any:
