@@ -175,6 +175,7 @@ def _mount_subcommands() -> None:
     from hub.deadlines.cli import deadlines_app
     from hub.sandbox_cli import sandbox, sandbox_push
     from hub.trust.cli import pki_app, sign, verify
+    from hub.worker.cli import mount_worker_commands
 
     app.add_typer(deadlines_app, name="deadlines", help="Legal deadlines and the working-day calendar.")
     app.add_typer(pki_app, name="pki")
@@ -184,6 +185,7 @@ def _mount_subcommands() -> None:
     app.command("sandbox")(sandbox)
     app.command("sandbox-push")(sandbox_push)
     app.command("agencies")(agencies)
+    mount_worker_commands(app)
 
 
 _mount_subcommands()

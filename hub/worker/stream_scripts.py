@@ -8,12 +8,13 @@ and two operators replaying one dead letter from enqueuing it twice.
 
 from __future__ import annotations
 
-# KEYS[1] stream. ARGV[1] capacity, ARGV[2..] one JSON array [field, value, ...] per entry.
-# All or nothing: a batch that does not fit is refused whole, so a producer never has half a batch queued.
+# KEYS[1] stream. ARGV[1] capacity, ARGV[2] entries the producer still has to add (this chunk and any
+# after it), ARGV[3..] one JSON array [field, value, ...] per entry of this chunk.
+# A batch that does not fit is refused whole, at its first chunk, so a producer never has half a batch queued.
 ENQUEUE = """
-if redis.call('XLEN', KEYS[1]) + #ARGV - 1 > tonumber(ARGV[1]) then return false end
+if redis.call('XLEN', KEYS[1]) + tonumber(ARGV[2]) > tonumber(ARGV[1]) then return false end
 local ids = {}
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', unpack(cjson.decode(ARGV[i])))
 end
 return ids

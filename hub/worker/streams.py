@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis import Redis as SyncRedis
 from redis.exceptions import ResponseError
 
 from hub.errors import HubError, NotFound
@@ -23,6 +24,8 @@ from hub.worker import stream_scripts
 
 DEFAULT_GROUP = "workers"
 DEFAULT_CAPACITY = 100_000
+# Entries per enqueue script call: each call holds Redis for its length (about a millisecond per thousand).
+ENQUEUE_CHUNK = 10_000
 # Rows of the pending list looked at per claim round; more than one round's free slots, so entries
 # still backing off at the head of the list do not hide due ones behind them.
 _SCAN_PAGE = 200
@@ -113,19 +116,66 @@ class WorkQueue:
         return (await self.enqueue_many([fields]))[0]
 
     async def enqueue_many(self, batch: Iterable[Mapping[str, str]]) -> list[str]:
-        """Add entries, all or none: QueueFull when they do not all fit under the capacity."""
-        encoded = [json.dumps(_flat(fields), ensure_ascii=False) for fields in batch]
-        if not encoded:
-            return []
-        if not self._group_ready:
+        """Add entries, all or none: QueueFull when they do not all fit under the capacity.
+
+        One script call per chunk of ``ENQUEUE_CHUNK`` entries, so a huge batch does not hold Redis for
+        its whole length; the first chunk checks room for the whole batch. Only another producer
+        filling the queue between two chunks can then refuse a later one: the chunks already added
+        are taken back (a worker may have started one of them already; handlers must tolerate an
+        entry whose producer rolled back).
+        """
+        calls = self._enqueue_calls(batch)
+        if calls and not self._group_ready:
             await self.ensure_group()
-        ids = await self._enqueue(keys=[self.key], args=[self.capacity, *encoded])
-        if ids is None:
-            backlog = await self.redis.xlen(self.key)
-            raise QueueFull(f"queue {self.name!r} holds {backlog} open entries of {self.capacity}; "
-                            f"{len(encoded)} more do not fit", rule="queue_capacity", queue=self.name,
-                            backlog=backlog, capacity=self.capacity)
-        return [_text(i) for i in ids]
+        ids: list[str] = []
+        for args in calls:
+            added = await self._enqueue(keys=[self.key], args=args)
+            if added is None:
+                if ids:
+                    async with self.redis.pipeline(transaction=True) as pipe:
+                        self._take_back(pipe, ids)
+                        await pipe.execute()
+                raise self._full(await self.redis.xlen(self.key), int(args[1]))
+            ids += [_text(i) for i in added]
+        return ids
+
+    def enqueue_many_sync(self, redis_sync: SyncRedis, batch: Iterable[Mapping[str, str]]) -> list[str]:
+        """``enqueue_many`` over a synchronous client, for a producer inside a synchronous transaction
+        (the API's database work runs in threads)."""
+        calls = self._enqueue_calls(batch)
+        if calls and not self._group_ready:
+            try:
+                redis_sync.xgroup_create(self.key, self.group, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+            self._group_ready = True
+        script = redis_sync.register_script(stream_scripts.ENQUEUE)
+        ids: list[str] = []
+        for args in calls:
+            added = script(keys=[self.key], args=args)
+            if added is None:
+                if ids:
+                    with redis_sync.pipeline(transaction=True) as sync_pipe:
+                        self._take_back(sync_pipe, ids)
+                        sync_pipe.execute()
+                raise self._full(int(redis_sync.xlen(self.key)), int(args[1]))
+            ids += [_text(i) for i in added]
+        return ids
+
+    def _enqueue_calls(self, batch: Iterable[Mapping[str, str]]) -> list[list[Any]]:
+        """The ENQUEUE script's arguments, one list per chunk."""
+        encoded = [json.dumps(_flat(fields), ensure_ascii=False) for fields in batch]
+        return [[self.capacity, len(encoded) - start, *encoded[start:start + ENQUEUE_CHUNK]]
+                for start in range(0, len(encoded), ENQUEUE_CHUNK)]
+
+    def _take_back(self, pipe: Any, ids: list[str]) -> None:
+        pipe.xack(self.key, self.group, *ids)
+        pipe.xdel(self.key, *ids)
+
+    def _full(self, backlog: int, wanted: int) -> QueueFull:
+        return QueueFull(f"queue {self.name!r} holds {backlog} open entries of {self.capacity}; {wanted} more "
+                         "do not fit", rule="queue_capacity", queue=self.name, backlog=backlog, capacity=self.capacity)
 
     # -- consuming ---------------------------------------------------------------------------------
 

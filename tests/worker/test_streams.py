@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -193,3 +194,49 @@ def test_work_enqueued_before_any_worker_is_delivered(settings: Settings) -> Non
         assert [e.fields for e in await q.read("w1", count=5)] == [{"n": "late"}]
 
     run(settings.redis_key_prefix, 10, test)
+
+
+def test_a_synchronous_producer_gets_the_same_rules(redis_prefix: str) -> None:
+    import redis as sync_redis
+
+    async def test(q: WorkQueue) -> None:
+        client = sync_redis.Redis.from_url(REDIS_URL)
+        try:
+            fresh = WorkQueue(q.redis, redis_prefix, q.name, capacity=3)
+            ids = fresh.enqueue_many_sync(client, ({"n": str(i)} for i in range(2)))
+            with pytest.raises(QueueFull):
+                fresh.enqueue_many_sync(client, [{"n": "2"}, {"n": "3"}])
+        finally:
+            client.close()
+        assert [e.id for e in await q.read("w1", count=10)] == ids
+
+    run(redis_prefix, 10, test)
+
+
+def test_a_big_batch_goes_in_chunks_and_is_taken_back_if_a_rival_fills_the_queue(
+        redis_prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("hub.worker.streams.ENQUEUE_CHUNK", 2)
+
+    async def test(q: WorkQueue) -> None:
+        ids = await q.enqueue_many([{"n": str(i)} for i in range(5)])
+        assert len(ids) == 5 and (await q.stats()).backlog == 5
+        for entry in await q.read("w1", count=5):
+            await q.ack(entry.id)
+
+        script, rival = q._enqueue, WorkQueue(q.redis, redis_prefix, q.name, capacity=5)
+
+        async def rival_squeezes_in_after_the_first_chunk(*, keys: list[str], args: list[Any]) -> Any:
+            added = await script(keys=keys, args=args)
+            if args[1] == 5:
+                await rival.enqueue({"n": "rival"})
+                await rival.enqueue({"n": "rival"})
+            return added
+
+        q._enqueue = rival_squeezes_in_after_the_first_chunk  # type: ignore[assignment]
+        with pytest.raises(QueueFull):
+            await q.enqueue_many([{"n": str(i)} for i in range(5)])
+        left = await q.read("w1", count=10)
+        assert [e.fields["n"] for e in left] == ["rival", "rival"]  # the batch's first chunk was taken back
+        assert (await q.stats()).backlog == 2
+
+    run(redis_prefix, 5, test)

@@ -1,0 +1,62 @@
+"""Which handler consumes which queue.
+
+An in-core table of import strings rather than entry points: the handlers live in the hub itself (the
+verification batches, the outbox), the table is read only by the worker process, and a string keeps
+the worker command from importing connectors or API code it does not run. A handler outside the core
+(a test, an operator's plug-in) is named on the command line instead: ``--handler module:factory``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from hub.errors import HubError
+from hub.worker.handler import HandlerFactory, QueueHandler
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Services
+
+# queue name -> "module:factory"; the factory takes the Services and returns a QueueHandler for that queue.
+HANDLERS: dict[str, str] = {}
+
+
+def load_factory(spec: str) -> HandlerFactory:
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise HubError(f"handler {spec!r} is not of the form module:factory", code="REQUEST_INVALID",
+                       rule="handler_spec")
+    try:
+        factory = getattr(import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise HubError(f"handler {spec!r} cannot be loaded: {exc}", code="REQUEST_INVALID",
+                       rule="handler_spec") from exc
+    if not callable(factory):
+        raise HubError(f"handler {spec!r} is not callable", code="REQUEST_INVALID", rule="handler_spec")
+    return factory
+
+
+def build_handlers(services: Services, queues: Sequence[str] = (), extra: Sequence[str] = (),
+                   table: dict[str, str] | None = None) -> list[QueueHandler]:
+    """The handlers of the registered queues plus ``extra`` specs, narrowed to ``queues`` when given."""
+    table = HANDLERS if table is None else table
+    specs = [table[q] for q in (queues or table) if q in table] + list(extra)
+    handlers: list[QueueHandler] = []
+    for spec in specs:
+        handler = load_factory(spec)(services)
+        if not isinstance(handler, QueueHandler):
+            raise HubError(f"handler {spec!r} made a {type(handler).__name__}, not a QueueHandler",
+                           code="REQUEST_INVALID", rule="handler_spec")
+        if not queues or handler.queue in queues:
+            handlers.append(handler)
+    missing = sorted(set(queues) - {h.queue for h in handlers})
+    if missing or not handlers:
+        raise HubError(f"no handler for queue(s) {', '.join(missing) or '(any)'}; registered: "
+                       f"{', '.join(sorted(table)) or 'none'}", code="REQUEST_INVALID", rule="handler_unknown")
+    seen: set[str] = set()
+    for h in handlers:
+        if h.queue in seen:
+            raise HubError(f"two handlers for queue {h.queue!r}", code="REQUEST_INVALID", rule="handler_duplicate")
+        seen.add(h.queue)
+    return handlers
