@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from hub.worker.streams import DEFAULT_CAPACITY, QueueStats, WorkQueue
 
@@ -117,14 +117,15 @@ def workers(as_json: Annotated[bool, typer.Option("--json", help="Machine-readab
     if as_json:
         typer.echo(json.dumps({"workers": live, "queues": [asdict(s) for s in stats]}))
         return
-    table = Table("consumer", "host", "pid", "since", "queues (in flight/slots)", "handled", "retried", "dead")
+    table = Table(Column("consumer", no_wrap=True), "host", "pid", "since",
+                  Column("queues (in flight/slots)", no_wrap=True), "handled", "retried", "dead")
     for w in live:
         queues = ", ".join(f"{q} {v['in_flight']}/{v['concurrency']}" for q, v in w["queues"].items())
         c = w["counters"]
         table.add_row(w["consumer"], w["host"], str(w["pid"]), w["started"], queues, str(c["handled"]),
                       str(c["retried"]), str(c["dead_lettered"]))
     out.print(table)
-    qtable = Table("queue", "backlog", "pending", "not delivered", "consumers", "dead letters")
+    qtable = Table(Column("queue", no_wrap=True), "backlog", "pending", "not delivered", "consumers", "dead letters")
     for s in stats:
         qtable.add_row(s.name, str(s.backlog), str(s.pending), "?" if s.lag is None else str(s.lag),
                        str(s.consumers), str(s.dead_letters))
@@ -137,7 +138,7 @@ def dlq_list(queue: _QueueArg,
              after: Annotated[str, typer.Option(help="Start after this dead-letter id (paging).")] = "") -> None:
     """List a queue's dead letters: when, why, after how many deliveries."""
     letters = _with_queue(queue, lambda q: q.dead_letters(start=f"({after}" if after else "-", count=limit))
-    table = Table("dead-letter id", "failed at", "deliveries", "reason", "fields")
+    table = Table(Column("dead-letter id", no_wrap=True), "failed at", "deliveries", "reason", "fields")
     for d in letters:
         table.add_row(d.id, d.failed_at, str(d.deliveries), d.reason, ", ".join(d.fields)[:60])
     out.print(table)
