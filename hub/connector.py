@@ -22,6 +22,8 @@ from adapters.trust_store import TrustStore
 from hub.agencies import AgencyConfig
 from hub.audit.recorder import ExchangeRecorder
 from hub.model.assets import BankAccount, LandParcel
+from hub.model.decisions import AgencyReceipt, Decision, DecisionRef
+from hub.model.measures import AccountFreeze, LandRestriction
 from hub.model.party import Address, Party
 from hub.model.verification import Provenance, SubjectHints
 from hub.resilience.context import CallContext
@@ -121,3 +123,35 @@ class AccountSource(Protocol):
 @runtime_checkable
 class ParcelSource(Protocol):
     async def find_parcels(self, owner_id: str, call: CallContext) -> list[LandParcel]: ...
+
+
+# --- capabilities the commands ask for (hub/commands) ----------------------------------------------------
+# Each answers the agency's receipt, whose reference the command shows. Each is idempotent at the agency
+# by the decision and its target, and the connector sends that key with every attempt: the commands'
+# workers deliver at least once, so the same act may be asked more than once and must happen once.
+
+@runtime_checkable
+class AccountFreezer(Protocol):
+    """Freezes and releases at one bank (phong tỏa / giải tỏa tài khoản), keyed by (decision, account)."""
+
+    async def freeze_account(self, freeze: AccountFreeze, decision: DecisionRef,
+                             call: CallContext) -> AgencyReceipt: ...
+    async def release_account(self, freeze: AccountFreeze, release: DecisionRef,
+                              call: CallContext) -> AgencyReceipt: ...
+
+
+@runtime_checkable
+class RestrictionRegistry(Protocol):
+    """Restrictions on land use rights at the land registry, keyed by (decision, certificate serial)."""
+
+    async def restrict_parcel(self, restriction: LandRestriction, decision: DecisionRef,
+                              call: CallContext) -> AgencyReceipt: ...
+    async def lift_parcel_restriction(self, restriction: LandRestriction, lift: DecisionRef,
+                                      call: CallContext) -> AgencyReceipt: ...
+
+
+@runtime_checkable
+class DecisionRecipient(Protocol):
+    """Receives decisions for supervision (the procuracy), keyed by the decision's document id."""
+
+    async def send_for_supervision(self, decision: Decision, case_ref: str, call: CallContext) -> AgencyReceipt: ...

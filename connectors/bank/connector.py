@@ -58,6 +58,7 @@ from hub.errors import (
     InvalidValue,
 )
 from hub.model.assets import BankAccount
+from hub.model.decisions import AgencyReceipt, DecisionRef
 from hub.model.measures import AccountFreeze
 from hub.model.payments import Payment
 from hub.resilience.context import CallContext
@@ -139,21 +140,41 @@ class BankConnector(SoapConnector):
         the amount when the balance was short) and ``confirmed_at`` (the bank's execution time); LIFTED when the
         bank says this decision's freeze was released since. A refusal (TuChoi) is AgencyRejected with the
         bank's MaLoi as ``rule`` (KHONG_TIM_THAY_TAI_KHOAN, TAI_KHOAN_DA_DONG, TRUNG_SO_QUYET_DINH)."""
+        return (await self._freeze(freeze, office, decided_on, call))[0]
+
+    async def _freeze(self, freeze: AccountFreeze, office: str, decided_on: date,
+                      call: CallContext) -> tuple[AccountFreeze, m.FreezeReceipt]:
         self._check_bank(freeze)
         request = m.freeze_request(freeze, office, decided_on, m.freeze_note(freeze))
         keyed = dataclasses.replace(call, idempotency_key=m.idempotency_key(freeze.decision_ref, freeze.account_number))
         return await self._call(m.FREEZE, request, keyed, idempotent=False, subject=call.subject_person_id,
-                                mapper=lambda body: m.frozen_from(body, freeze)[0])
+                                mapper=lambda body: m.frozen_from(body, freeze))
 
     async def release(self, freeze: AccountFreeze, release_decision_ref: str, call: CallContext, *,
                       released_on: date | None = None, office: str | None = None) -> AccountFreeze:
         """Release the freeze made under ``freeze.decision_ref``: LIFTED, ``frozen_vnd`` what it held until
         released; or AgencyRejected (KHONG_TIM_THAY_PHONG_TOA, DA_GIAI_TOA_THEO_QUYET_DINH_KHAC...)."""
+        return (await self._release(freeze, release_decision_ref, call, released_on, office))[0]
+
+    async def _release(self, freeze: AccountFreeze, release_decision_ref: str, call: CallContext,
+                       released_on: date | None, office: str | None) -> tuple[AccountFreeze, m.ReleaseReceipt]:
         self._check_bank(freeze)
         request = m.release_request(freeze, release_decision_ref, released_on, office)
         keyed = dataclasses.replace(call, idempotency_key=m.idempotency_key(freeze.decision_ref, freeze.account_number))
         return await self._call(m.RELEASE, request, keyed, idempotent=False, subject=call.subject_person_id,
-                                mapper=lambda body: m.released_from(body, freeze, release_decision_ref)[0])
+                                mapper=lambda body: m.released_from(body, freeze, release_decision_ref))
+
+    # AccountFreezer: the same acts, answered with the bank's receipt (its MaGiaoDich) for the commands.
+    async def freeze_account(self, freeze: AccountFreeze, decision: DecisionRef, call: CallContext) -> AgencyReceipt:
+        held, receipt = await self._freeze(freeze, decision.office.name, decision.issued_on, call)
+        return AgencyReceipt(reference=receipt.transaction_id, at=receipt.executed_at, details={
+            "status": held.status.value, "frozen_vnd": str(receipt.frozen_vnd), "state": receipt.state})
+
+    async def release_account(self, freeze: AccountFreeze, release: DecisionRef, call: CallContext) -> AgencyReceipt:
+        _, receipt = await self._release(freeze, release.ref, call, release.issued_on, release.office.name)
+        return AgencyReceipt(reference=receipt.transaction_id, at=receipt.executed_at, details={
+            "released_vnd": str(receipt.released_vnd), "freeze_reference": receipt.freeze_transaction_id,
+            "state": receipt.state})
 
     async def payout(self, batch_id: str, debtor_account: str, office_name: str, payments: list[Payment],
                      call: CallContext, *, created_at: dt.datetime | None = None,

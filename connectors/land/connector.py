@@ -46,6 +46,7 @@ from hub.errors import (
     AgencySignatureInvalid,
 )
 from hub.model.assets import LandParcel
+from hub.model.decisions import AgencyReceipt, DecisionRef
 from hub.model.measures import LandRestriction
 from hub.resilience.context import CallContext
 from mappings import land as m
@@ -150,6 +151,19 @@ class LandConnector(SoapConnector):
                                                                             restriction.certificate_serial))
         return await self._call(m.LIFT, request, keyed, idempotent=False, subject=call.subject_person_id,
                                 mapper=lambda body: m.lifted_from(body, restriction, lift_decision_ref)[0])
+
+    # RestrictionRegistry: the same acts, answered with the registry's receipt (its MaTiepNhan) for the commands.
+    async def restrict_parcel(self, restriction: LandRestriction, decision: DecisionRef,
+                              call: CallContext) -> AgencyReceipt:
+        done = await self.register_restriction(restriction, decision.office.name, decision.issued_on, call)
+        return AgencyReceipt(reference=done.extensions[f"{m.REGISTER}/MaTiepNhan"], at=done.registered_at,
+                             details={"status": done.status.value, "kind": done.kind.value})
+
+    async def lift_parcel_restriction(self, restriction: LandRestriction, lift: DecisionRef,
+                                      call: CallContext) -> AgencyReceipt:
+        done = await self.lift_restriction(restriction, lift.ref, call, lift.issued_on)
+        return AgencyReceipt(reference=done.extensions[f"{m.LIFT}/MaTiepNhan"], at=done.lifted_at,
+                             details={"status": done.status.value, "kind": done.kind.value})
 
     # --- one call, its attempts and its log ----------------------------------------------------------
     async def _call(self, operation: str, request: etree._Element, call: CallContext, *, idempotent: bool,

@@ -56,12 +56,17 @@ from hub.errors import (
     AgencyUnavailable,
     InvalidValue,
 )
+from hub.model.decisions import AgencyReceipt, Decision, DecisionKind
 from hub.resilience.context import CallContext
 from mappings import procuracy as m
 
 HUB = "hub"
 ENVELOPE_TTL = dt.timedelta(minutes=5)
 XML_MEDIA_TYPES = frozenset({"application/xml", "text/xml"})
+_DOCUMENT_TYPES = {
+    DecisionKind.ENFORCEMENT: m.DecisionType.QDTHA, DecisionKind.POSTPONEMENT: m.DecisionType.QDHTHA,
+    DecisionKind.TERMINATION: m.DecisionType.QDDCTHA, DecisionKind.ACCOUNT_FREEZE: m.DecisionType.QDPTTK,
+    DecisionKind.ASSET_SEIZURE: m.DecisionType.QDKBTS, DecisionKind.REGISTRATION_HALT: m.DecisionType.QDTDDK}
 # Room for the envelope header and the signature around the document, within the 5 MiB limit.
 _ENVELOPE_ALLOWANCE = 16 * 1024
 
@@ -183,6 +188,20 @@ class ProcuracyConnector(Connector):
                 return await self._attempt(ex, decision, document, call)
 
             return await self.ctx.guard.call(attempt, keyed, idempotent=False)
+
+    async def send_for_supervision(self, decision: Decision, case_ref: str, call: CallContext) -> AgencyReceipt:
+        """DecisionRecipient: ``send_decision`` of the hub's canonical decision, answered with the receipt
+        (its MaTiepNhan) for the commands. The same decision always makes the same document, so a repeat is
+        received once."""
+        receipt = await self.send_decision(m.ProcuracyDecision(
+            case_ref=case_ref, number=decision.number, notation=decision.notation,
+            document_type=_DOCUMENT_TYPES[decision.kind], issued_on=decision.issued_on, place=decision.place,
+            subject=decision.subject, office=m.Organ(organ_id=decision.office.organ_id, name=decision.office.name),
+            procuracy=m.Organ(organ_id=decision.procuracy.organ_id, name=decision.procuracy.name),
+            signer_name=decision.signer_name, signer_position=decision.signer_position,
+            judgment_number=decision.judgment_number), call)
+        return AgencyReceipt(reference=receipt.receipt_code, at=receipt.received_at, details={
+            "document_id": receipt.document_id, "organ_id": receipt.organ_id, "status": receipt.status})
 
     # --- one attempt ---------------------------------------------------------------------------------------
     def _header(self, decision: m.ProcuracyDecision, call: CallContext) -> EnvelopeFields:

@@ -248,3 +248,59 @@ outbox = Table(
     Column("entry_id", String(64)),
 )
 Index("ix_outbox_open", outbox.c.published_at, outbox.c.id)
+
+# Commands to agencies (docs/commands.md): a freeze, a release, a land restriction or a decision sent to the
+# procuracy. The row, not the queue entry, decides what is done: a delivery finding it at an end state
+# repeats nothing. ``natural_key`` is the agency's own idempotency key (decision + target), so the same act
+# asked twice is one command.
+commands = Table(
+    "commands", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("agency", String(64), nullable=False),
+    Column("target", String(200), nullable=False),  # the account, certificate or document acted on
+    Column("natural_key", String(400), nullable=False, unique=True),
+    Column("case_ref", String(128), nullable=False),
+    Column("decision_ref", String(100), nullable=False),
+    Column("client_name", String(100), nullable=False),
+    Column("officer", String(200), nullable=False),
+    Column("purpose", String(1024), nullable=False),
+    Column("payload", JSON, nullable=False),  # what the agency is asked, canonical
+    Column("linked_to", Uuid),  # a freeze: the command carrying its decision's copy to the procuracy
+    Column("status", String(16), nullable=False),  # queued, sent, acknowledged, failed, dead_lettered
+    Column("attempts", Integer, nullable=False),
+    Column("owner_entry", String(64)),  # the queue entry calling the agency now
+    Column("lease_until", DateTime(timezone=True)),
+    Column("closed_by_entry", String(64)),  # the entry that ended it; only a later entry (a replay) reopens it
+    Column("agency_ref", String(200)),
+    Column("receipt", JSON),
+    Column("error_code", String(64)),
+    Column("error_detail", String(2000)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+)
+
+command_events = Table(
+    "command_events", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("command_id", Uuid, ForeignKey("commands.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempt", Integer),
+    Column("agency_ref", String(200)),
+    Column("error_code", String(64)),
+    Column("detail", String(2000)),
+)
+
+# An Idempotency-Key a client sent with a command request, and the commands that request made.
+command_requests = Table(
+    "command_requests", metadata,
+    Column("client_name", String(100), primary_key=True),
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("command_ids", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_commands_case_ref", commands.c.case_ref, commands.c.created_at)
+Index("ix_command_events_command", command_events.c.command_id, command_events.c.id)
