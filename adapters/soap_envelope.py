@@ -56,3 +56,78 @@ def fault_to_refusal(fault_el: etree._Element) -> Refusal:
     rule = fault_el.findtext(f"{{{SOAP12}}}Detail/{{{PROBLEM_NS}}}rule")
     code = sub.split(":", 1)[1] if sub.startswith("thads:") else "AGENCY_UNAVAILABLE"
     return Refusal(reason, code=code, rule=rule)
+
+
+# --- both SOAP versions, for the services the hub itself serves ---------------------------------------
+# A client picks the version: SOAP 1.1 (text/xml) or 1.2. The hub answers in the version it was spoken
+# to, and a fault names the registry code either way: as the 1.2 Subcode, and in 1.1, which has no
+# subcodes, as ``thads:code`` in the fault's detail beside the standard ``soap:Client`` / ``soap:Server``.
+
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+CONTENT_TYPE_11 = "text/xml; charset=utf-8"
+VERSIONS = {SOAP11: "1.1", SOAP12: "1.2"}
+
+
+def content_type_for(version: str) -> str:
+    return CONTENT_TYPE_11 if version == "1.1" else CONTENT_TYPE
+
+
+def _ns(version: str) -> str:
+    return SOAP11 if version == "1.1" else SOAP12
+
+
+def unwrap_any(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> tuple[str, etree._Element]:
+    """(version, the single element inside soap:Body) of a SOAP 1.1 or 1.2 message."""
+    root = parse_xml(data, limits)
+    version = VERSIONS.get(etree.QName(root).namespace or "")
+    if version is None or etree.QName(root).localname != "Envelope":
+        raise Refusal("not a SOAP 1.1 or 1.2 envelope", code="SCHEMA_INVALID", rule="soap_envelope")
+    body = root.find(f"{{{_ns(version)}}}Body")
+    children = [c for c in body if isinstance(c.tag, str)] if body is not None else []
+    if len(children) != 1:
+        raise Refusal("soap:Body must hold exactly one element", code="SCHEMA_INVALID", rule="soap_body")
+    return version, children[0]
+
+
+def wrap_for(version: str, payload: etree._Element) -> bytes:
+    ns = _ns(version)
+    env = etree.Element(f"{{{ns}}}Envelope", nsmap={"soap": ns})
+    etree.SubElement(env, f"{{{ns}}}Body").append(payload)
+    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+
+
+def fault_for(version: str, code: str, reason: str, *, sender: bool = True, rule: str | None = None,
+              detail: etree._Element | None = None) -> bytes:
+    """A fault in ``version`` carrying the registry ``code`` (1.2: Subcode; 1.1: faultcode
+    ``soap:Client``/``soap:Server`` and ``thads:code`` in the detail), the rule, and ``detail`` (e.g. the
+    hub's signed negative acknowledgment) appended to the fault's detail."""
+    if version != "1.1":
+        data = fault(code, reason, sender=sender, rule=rule)
+        if detail is None:
+            return data
+        root = parse_xml(data)
+        f = root.find(f"{{{SOAP12}}}Body/{{{SOAP12}}}Fault")
+        assert f is not None
+        holder = f.find(f"{{{SOAP12}}}Detail")
+        if holder is None:
+            holder = etree.SubElement(f, f"{{{SOAP12}}}Detail")
+        holder.append(detail)
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    env = etree.Element(f"{{{SOAP11}}}Envelope", nsmap={"soap": SOAP11, "thads": PROBLEM_NS})
+    f = etree.SubElement(etree.SubElement(env, f"{{{SOAP11}}}Body"), f"{{{SOAP11}}}Fault")
+    etree.SubElement(f, "faultcode").text = "soap:Client" if sender else "soap:Server"
+    etree.SubElement(f, "faultstring").text = reason
+    holder = etree.SubElement(f, "detail")
+    etree.SubElement(holder, f"{{{PROBLEM_NS}}}code").text = f"thads:{code}"
+    if rule:
+        etree.SubElement(holder, f"{{{PROBLEM_NS}}}rule").text = rule
+    if detail is not None:
+        holder.append(detail)
+    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
+
+
+def fault11_to_refusal(fault_el: etree._Element) -> Refusal:
+    code_text = fault_el.findtext(f"detail/{{{PROBLEM_NS}}}code") or ""
+    code = code_text.split(":", 1)[1] if code_text.startswith("thads:") else "AGENCY_UNAVAILABLE"
+    return Refusal(fault_el.findtext("faultstring") or "SOAP fault", code=code,
+                   rule=fault_el.findtext(f"detail/{{{PROBLEM_NS}}}rule"))

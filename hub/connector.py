@@ -9,12 +9,15 @@ A new agency, or a new bank with a different protocol, is a new package that dec
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
+
+from lxml import etree
 
 from adapters.envelope import EnvelopeSigner
 from adapters.jws_envelope import JwsSigner
@@ -23,6 +26,8 @@ from hub.agencies import AgencyConfig
 from hub.audit.recorder import ExchangeRecorder
 from hub.model.assets import BankAccount, LandParcel
 from hub.model.decisions import AgencyReceipt, Decision, DecisionRef
+from hub.model.intake import InboundAction, InboundBankEvent
+from hub.model.judgment import Judgment
 from hub.model.measures import AccountFreeze, LandRestriction
 from hub.model.party import Address, Party
 from hub.model.verification import Provenance, SubjectHints
@@ -155,3 +160,51 @@ class DecisionRecipient(Protocol):
     """Receives decisions for supervision (the procuracy), keyed by the decision's document id."""
 
     async def send_for_supervision(self, decision: Decision, case_ref: str, call: CallContext) -> AgencyReceipt: ...
+
+
+# --- capabilities inbound intake asks for (hub/inbound) -------------------------------------------------
+# The agency's document, once the hub verified its envelope, is the agency's own vocabulary: only its
+# connector package knows it. The core hands it the signed body element and gets the canonical model
+# back; the connector of the envelope's sender is found in services.connectors by agency id.
+
+@runtime_checkable
+class JudgmentIntake(Protocol):
+    """Judgments a court pushes (SubmitJudgment)."""
+
+    def check_judgment_document(self, document: etree._Element) -> None:
+        """Validate the body document against the agency's XSD; a SCHEMA_INVALID refusal otherwise."""
+
+    def judgment_from_document(self, document: etree._Element) -> Judgment:
+        """The verified, schema-valid document -> the canonical Judgment (received_at left unset)."""
+
+    def judgment_receipt(self, judgment: Judgment, intake_ref: str, *, duplicate: bool,
+                         received_at: dt.datetime) -> etree._Element:
+        """The agency's own receipt document for a judgment taken in (or already held)."""
+
+
+@runtime_checkable
+class JudgmentSource(Protocol):
+    """Judgments read back from a court, for reconciliation of lost pushes."""
+
+    async def list_effective_references(self, since: dt.date, call: CallContext) -> list[tuple[str, str]]:
+        """(number as written, court code) of every judgment that took effect on or after ``since``."""
+
+    async def get_judgment(self, number: str, court_code: str, call: CallContext) -> Judgment | None: ...
+
+
+@runtime_checkable
+class ProcuracyIntake(Protocol):
+    """Protests and recommendations the procuracy pushes."""
+
+    def check_action_document(self, document: etree._Element) -> None: ...
+
+    def action_from_document(self, document: etree._Element) -> InboundAction: ...
+
+
+@runtime_checkable
+class BankEventIntake(Protocol):
+    """Events a bank pushes: freeze confirmations and credit advices."""
+
+    def check_event_document(self, document: etree._Element) -> None: ...
+
+    def event_from_document(self, document: etree._Element) -> InboundBankEvent: ...

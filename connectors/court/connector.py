@@ -39,6 +39,7 @@ from lxml import etree
 from adapters.envelope import EnvelopeFields
 from adapters.refusal import Refusal
 from adapters.soap_client import SoapExchange
+from connectors.court.intake import CourtIntake
 from connectors.soap_base import SoapConnector
 from connectors.soap_errors import attempt_outcome, typed_soap_error
 from hub.audit.log import Outcome
@@ -71,7 +72,7 @@ def _typed(exc: BaseException, soap: SoapExchange, operation: str) -> BaseExcept
 def _outcome(exc: BaseException) -> tuple[Outcome, str]:
     return attempt_outcome(exc)
 
-class CourtConnector(SoapConnector):
+class CourtConnector(CourtIntake, SoapConnector):
     """Reads judgments back from the courts: one by (number, court), and the list of those in effect."""
 
     kind: ClassVar[str] = "court"
@@ -123,6 +124,11 @@ class CourtConnector(SoapConnector):
                 return refs
         raise AgencyUnavailable("court ListEffectiveJudgments: the list kept changing while it was paged",
                                 rule="listing_unstable")
+
+    async def list_effective_references(self, since: date, call: CallContext) -> list[tuple[str, str]]:
+        """``JudgmentSource`` for reconciliation: (number as written, court code) of every judgment in effect
+        since ``since``."""
+        return [(ref.number, ref.court_code) for ref in await self.list_effective_judgments(since, call)]
 
     async def _page(self, since: date, page: int, page_size: int, call: CallContext) -> m.EffectiveJudgmentPage:
         request = m.effective_request(since, page, page_size)

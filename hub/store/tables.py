@@ -304,3 +304,114 @@ command_requests = Table(
 )
 Index("ix_commands_case_ref", commands.c.case_ref, commands.c.created_at)
 Index("ix_command_events_command", command_events.c.command_id, command_events.c.id)
+
+# --- Inbound (hub/inbound, hub/receipts) --------------------------------------------------------------
+# Every message an agency pushed and the hub took in, by (sender, MessageId): a retransmission of the same
+# bytes is answered from here with the first answer; another document under a known MessageId is a replay.
+inbound_messages = Table(
+    "inbound_messages", metadata,
+    Column("agency", String(32), primary_key=True),
+    Column("message_id", String(128), primary_key=True),
+    Column("kind", String(16), nullable=False),  # judgment, action, bank_event
+    Column("envelope_hash", String(64), nullable=False),
+    Column("record_id", String(64), nullable=False),  # the intake, action or event it gave
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+# Thụ lý: one per judgment taken in (the judgment's own unique (court, number) makes a re-push a duplicate).
+# feed_seq numbers intakes for the case systems' cursor; it is given after commit, by the feed reader under
+# a lock, so a cursor never passes an intake whose transaction was still open (see hub/inbound/feed.py).
+intakes = Table(
+    "intakes", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("judgment_id", Uuid, ForeignKey("judgments.id"), nullable=False, unique=True),
+    Column("case_id", Uuid, ForeignKey("enforcement_cases.id"), nullable=False, unique=True),
+    Column("intake_ref", String(64), nullable=False, unique=True),
+    Column("case_ref", String(64), nullable=False, unique=True),
+    Column("office_code", String(200), nullable=False),
+    Column("agency", String(32), nullable=False),
+    Column("message_id", String(128), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("envelope_hash", String(64)),
+    Column("document_hash", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("resolutions", JSON, nullable=False),
+    Column("feed_seq", BigInteger, unique=True),
+)
+
+# Gap-free numbers per office, year and series (case references, receipts): the row is updated in the
+# transaction that uses the number, so a rolled-back transaction gives its number back.
+office_counters = Table(
+    "office_counters", metadata,
+    Column("office_code", String(200), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("series", String(32), primary_key=True),
+    Column("last", Integer, nullable=False),
+)
+
+# Evidence of each stage of an inbound document: accepted, duplicate, linked, delivered to a subscriber.
+# Refusals are in the message log (outcome refused, with the code), where every exchange is.
+inbound_evidence = Table(
+    "inbound_evidence", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("agency", String(32), nullable=False),
+    Column("message_id", String(128)),
+    Column("stage", String(24), nullable=False),
+    Column("record_id", String(64), index=True),
+    Column("detail", JSON, nullable=False),
+)
+Index("ix_inbound_evidence_message", inbound_evidence.c.agency, inbound_evidence.c.message_id)
+
+# Case systems' webhook subscriptions to new intake records.
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("client_name", String(100), nullable=False),
+    Column("url", String(1000), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Protests and recommendations of the procuracy, linked to a case when the hub knows it.
+procuracy_actions = Table(
+    "procuracy_actions", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("document_id", String(200), nullable=False, unique=True),
+    Column("case_id", Uuid, ForeignKey("enforcement_cases.id"), index=True),
+    Column("case_ref", String(200), nullable=False),
+    Column("action", JSON, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+# Events the banks pushed: freeze confirmations and credit advices, once per (bank, event id).
+bank_events = Table(
+    "bank_events", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("bank_bin", String(6), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("case_id", Uuid, ForeignKey("enforcement_cases.id"), index=True),
+    Column("event", JSON, nullable=False),
+    Column("receipt_id", Uuid),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("bank_bin", "event_id"),
+)
+
+# Biên lai thu tiền điện tử: numbered per office and year without gaps, signed, verifiable by anyone.
+receipts = Table(
+    "receipts", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("office_code", String(200), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("series", String(32), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("case_id", Uuid, ForeignKey("enforcement_cases.id"), nullable=False, index=True),
+    Column("payment_id", Uuid, nullable=False, unique=True),
+    Column("receipt", JSON, nullable=False),
+    Column("signed_xml", Text, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("office_code", "year", "series", "number"),
+)
