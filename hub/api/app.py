@@ -14,6 +14,7 @@ from hub.api import (
     problems,
     routes_batches,
     routes_clients,
+    routes_commands,
     routes_deadlines,
     routes_identifiers,
     routes_system,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(routes_deadlines.router)
     app.include_router(routes_verifications.router)
     app.include_router(routes_batches.router)
+    app.include_router(routes_commands.router)
     openapi.install(app, routes_verifications.extra_schemas())
     return app
 
