@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
 from lxml import etree
@@ -180,6 +181,9 @@ class JudgmentIntake(Protocol):
     def judgment_receipt(self, judgment: Judgment, intake_ref: str, *, duplicate: bool,
                          received_at: dt.datetime) -> etree._Element:
         """The agency's own receipt document for a judgment taken in (or already held)."""
+
+    def intake_contract(self) -> Path:
+        """The WSDL of the service the hub serves for it (schemas beside it), published at ?wsdl."""
 
 
 @runtime_checkable

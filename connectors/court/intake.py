@@ -9,6 +9,7 @@ lives here, on the court connector, so the core never imports ``mappings.court``
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from lxml import etree
 
@@ -29,3 +30,6 @@ class CourtIntake:
     def judgment_receipt(self, judgment: Judgment, intake_ref: str, *, duplicate: bool,
                          received_at: dt.datetime) -> etree._Element:
         return m.submit_receipt(judgment, intake_ref, duplicate=duplicate, received_at=received_at)
+
+    def intake_contract(self) -> Path:
+        return m.CONTRACTS / "court-submit.wsdl"

@@ -17,6 +17,7 @@ from hub.api import (
     routes_commands,
     routes_deadlines,
     routes_identifiers,
+    routes_inbound,
     routes_system,
     routes_verifications,
 )
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(routes_deadlines.router)
     app.include_router(routes_verifications.router)
     app.include_router(routes_batches.router)
+    app.include_router(routes_inbound.router)
     app.include_router(routes_commands.router)
     openapi.install(app, routes_verifications.extra_schemas())
     return app
