@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from hub.bootstrap import Services
 
 # queue name -> "module:factory"; the factory takes the Services and returns a QueueHandler for that queue.
-HANDLERS: dict[str, str] = {}
+HANDLERS: dict[str, str] = {
+    "commands": "hub.commands.handler:CommandHandler",
+}
 
 
 def load_factory(spec: str) -> HandlerFactory:

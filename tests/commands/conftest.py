@@ -4,6 +4,7 @@ and `thads-hub worker` subprocesses on the same database and Redis prefix."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -17,9 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from sqlalchemy import text
 
-from hub.agencies import write_agencies
+from hub.agencies import BreakerPolicy, write_agencies
 from hub.agency_ids import sandbox_agencies
 from hub.api.app import create_app
 from hub.clients import add_client
@@ -72,6 +74,7 @@ class Rig:
     key: str
     env: dict[str, str]
     logs: Path
+    settings: Settings
     _accounts: Iterator[Account] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -129,6 +132,18 @@ class Rig:
         path = agency.replace("bank-", "banks/")
         httpx.put(f"{self.sandbox}/{path}/_admin/faults", json=changes, timeout=10).raise_for_status()
 
+    def dead_letters(self) -> list[dict[str, Any]]:
+        client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+        try:
+            rows = client.xrange(f"{self.settings.redis_key_prefix}queue:commands:dlq")
+        finally:
+            client.close()
+        out = []
+        for _, raw in rows:
+            flat = json.loads(raw["fields"])
+            out.append({**raw, "fields": dict(zip(flat[::2], flat[1::2], strict=True))})
+        return out
+
     def worker(self, name: str, *, concurrency: int = 8, lease: float = 1.0) -> subprocess.Popen[bytes]:
         with (self.logs / "workers.log").open("ab") as log:
             return subprocess.Popen([THADS, "worker", "--queue", "commands", "--consumer", name, "--lease", str(lease),
@@ -165,9 +180,10 @@ def make_rig(tmp: Path, db_url: str, redis_prefix: str) -> Iterator[Rig]:
         full = sandbox_agencies_config(sandbox.url, tmp / "pki", population_client_id="thads-hub",
                                        population_client_secret="sandbox-secret",
                                        postal_api_key="sandbox-postal-key", postal_hmac_secret="sandbox-postal-hmac")
-        # Short breaker and retry settings, so an outage is noticed and left quickly in a test.
-        write_agencies(tmp / "agencies.toml", {name: cfg.model_copy(update={"timeout_s": 5.0})
-                                               for name, cfg in full.items() if name in AGENCIES})
+        # A breaker that half-opens soon, so a test sees an agency come back within seconds.
+        write_agencies(tmp / "agencies.toml", {
+            name: cfg.model_copy(update={"timeout_s": 5.0, "breaker": BreakerPolicy(failures=5, reset_s=1.0)})
+            for name, cfg in full.items() if name in AGENCIES})
         upgrade(db_url)
         prefix = f"{redis_prefix}{uuid.uuid4().hex[:6]}:"
         settings = Settings(data_dir=tmp, database_url=db_url, redis_url=REDIS_URL, redis_key_prefix=prefix,
@@ -177,8 +193,8 @@ def make_rig(tmp: Path, db_url: str, redis_prefix: str) -> Iterator[Rig]:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "THADS_DATA_DIR": str(tmp), "THADS_DATABASE_URL": db_url,
                "THADS_REDIS_URL": REDIS_URL, "THADS_REDIS_KEY_PREFIX": prefix, "THADS_CHECKPOINT_SECONDS": "0"}
         try:
-            with ServedApp(create_app(settings)) as hub:
-                yield Rig(hub.url, sandbox.url, world, db, key, env, tmp)
+            with ServedApp(create_app(settings)) as hub, _temporary_relay(settings):
+                yield Rig(hub.url, sandbox.url, world, db, key, env, tmp, settings)
         finally:
             db.dispose()
 
@@ -203,3 +219,37 @@ def pg_rig(tmp_path_factory: pytest.TempPathFactory, redis_prefix: str, pg_admin
         yield made
 
 
+
+
+@contextmanager
+def _temporary_relay(settings: Settings) -> Iterator[None]:
+    """TEMPORARY, until the workers run the outbox relay as their companion."""
+    import asyncio
+    import threading
+
+    from hub.bootstrap import build_services
+    from hub.outbox.relay import OutboxRelay
+
+    stop = threading.Event()
+
+    def run() -> None:
+        async def main() -> None:
+            services = build_services(settings)
+            stopping = asyncio.Event()
+            relay = OutboxRelay(services, "test-relay", idle_s=0.05)
+            task = asyncio.create_task(relay.run(stopping))
+            while not stop.is_set():
+                await asyncio.sleep(0.05)
+            stopping.set()
+            await task
+            await services.aclose()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
