@@ -13,6 +13,7 @@ from hub.api import (
     openapi,
     problems,
     routes_batches,
+    routes_cases,
     routes_clients,
     routes_commands,
     routes_deadlines,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(routes_deadlines.router)
     app.include_router(routes_verifications.router)
     app.include_router(routes_batches.router)
+    app.include_router(routes_cases.router)
     app.include_router(routes_inbound.router)
     app.include_router(routes_commands.router)
     openapi.install(app, routes_verifications.extra_schemas())

@@ -31,6 +31,7 @@ class ResolutionState(StrEnum):
     WEAK = "weak"
     NO_MATCH = "no_match"
     NO_ANSWER = "no_answer"  # no identity source answered: nothing is known either way
+    INSUFFICIENT = "insufficient"  # the judgment gives no birth date or year: nothing to search with
 
 
 class PartyResolution(CanonicalModel):

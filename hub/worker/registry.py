@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # queue name -> "module:factory"; the factory takes the Services and returns a QueueHandler for that queue.
 HANDLERS: dict[str, str] = {
     "commands": "hub.commands.handler:CommandHandler",
+    "inbound.identity": "hub.inbound.identity:IdentityResolutionHandler",
 }
 
 
