@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 HANDLERS: dict[str, str] = {
     "commands": "hub.commands.handler:CommandHandler",
     "inbound.identity": "hub.inbound.identity:IdentityResolutionHandler",
+    "inbound.webhooks": "hub.inbound.webhooks:WebhookHandler",
 }
 
 
