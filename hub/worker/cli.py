@@ -76,7 +76,7 @@ def worker(
     from hub.bootstrap import build_services
     from hub.cli import refusals
     from hub.settings import get_settings
-    from hub.worker.registry import build_handlers
+    from hub.worker.registry import build_companions, build_handlers
     from hub.worker.runtime import Worker, WorkerOptions, default_consumer_name
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -87,7 +87,8 @@ def worker(
         services = build_services(get_settings())
         try:
             handlers = build_handlers(services, queue or (), handler or ())
-            await Worker(services, handlers, options).run_until_signalled()
+            companions = build_companions(services, options.consumer)
+            await Worker(services, handlers, options, companions).run_until_signalled()
         finally:
             await services.aclose()
 

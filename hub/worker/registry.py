@@ -1,4 +1,4 @@
-"""Which handler consumes which queue.
+"""Which handler consumes which queue, and what else every worker process runs (its companions).
 
 An in-core table of import strings rather than entry points: the handlers live in the hub itself (the
 verification batches, the outbox), the table is read only by the worker process, and a string keeps
@@ -8,15 +8,16 @@ the worker command from importing connectors or API code it does not run. A hand
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hub.errors import HubError
-from hub.worker.handler import HandlerFactory, QueueHandler
+from hub.worker.handler import QueueHandler
 
 if TYPE_CHECKING:
     from hub.bootstrap import Services
+    from hub.worker.runtime import Companion
 
 # queue name -> "module:factory"; the factory takes the Services and returns a QueueHandler for that queue.
 HANDLERS: dict[str, str] = {
@@ -25,8 +26,12 @@ HANDLERS: dict[str, str] = {
     "inbound.webhooks": "hub.inbound.webhooks:WebhookHandler",
 }
 
+# name -> "module:factory"; every worker process runs one of each beside its handlers. The factory takes
+# the Services and the worker's consumer name and returns a hub.worker.runtime.Companion.
+COMPANIONS: dict[str, str] = {}
 
-def load_factory(spec: str) -> HandlerFactory:
+
+def load_factory(spec: str) -> Callable[..., Any]:
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise HubError(f"handler {spec!r} is not of the form module:factory", code="REQUEST_INVALID",
@@ -64,3 +69,7 @@ def build_handlers(services: Services, queues: Sequence[str] = (), extra: Sequen
             raise HubError(f"two handlers for queue {h.queue!r}", code="REQUEST_INVALID", rule="handler_duplicate")
         seen.add(h.queue)
     return handlers
+
+
+def build_companions(services: Services, consumer: str, table: dict[str, str] | None = None) -> list[Companion]:
+    return [load_factory(spec)(services, consumer) for spec in (COMPANIONS if table is None else table).values()]

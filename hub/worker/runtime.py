@@ -21,10 +21,11 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from redis.exceptions import RedisError
 
@@ -89,9 +90,19 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}{code}: {exc}"[:2000]
 
 
+class Companion(Protocol):
+    """Work a worker process runs beside its handlers (the outbox relay): ``run`` returns once
+    ``stopping`` is set. It runs in the same task group as the handlers' loops, so a companion that
+    fails stops the worker (and its supervisor restarts it) rather than dying unseen."""
+
+    async def run(self, stopping: asyncio.Event) -> None: ...
+
+
 class Worker:
-    def __init__(self, services: Services, handlers: list[QueueHandler], options: WorkerOptions | None = None) -> None:
+    def __init__(self, services: Services, handlers: list[QueueHandler], options: WorkerOptions | None = None,
+                 companions: Sequence[Companion] = ()) -> None:
         self.services = services
+        self.companions = list(companions)
         self.options = options or WorkerOptions()
         self.consumer = self.options.consumer
         prefix = services.settings.redis_key_prefix
@@ -122,9 +133,13 @@ class Worker:
                 await lane.queue.ensure_group()
             await self._beat()
             log.info("worker %s consuming %s", self.consumer, ", ".join(lane.handler.queue for lane in self.lanes))
-            async with asyncio.TaskGroup() as lanes:
+            async with asyncio.TaskGroup() as group:
                 for lane in self.lanes:
-                    lanes.create_task(self._lane_loop(lane), name=f"lane-{lane.handler.queue}")
+                    group.create_task(self._stop_all_if_failing(self._lane_loop(lane)),
+                                      name=f"lane-{lane.handler.queue}")
+                for companion in self.companions:
+                    group.create_task(self._stop_all_if_failing(companion.run(self._stopping)),
+                                      name=f"companion-{type(companion).__name__}")
         finally:
             self._stopping.set()  # a lane that failed stops the others' reading too
             await self._finish_in_flight()  # leases are still renewed meanwhile: the ticker runs on
@@ -139,6 +154,15 @@ class Worker:
                 await self.services.connectors.aclose()
                 self.services.connectors = None
         log.info("worker %s stopped: %s", self.consumer, self.counters)
+
+    async def _stop_all_if_failing(self, work: Coroutine[Any, Any, None]) -> None:
+        """The task group cancels the others when one fails, but a cancellation that redis-py swallows
+        would leave a lane reading on; the stop flag ends every loop whatever happens to the cancel."""
+        try:
+            await work
+        except BaseException:
+            self.stop()
+            raise
 
     async def run_until_signalled(self) -> None:
         """Run until SIGTERM or SIGINT (a graceful stop); a second signal abandons what is in flight."""

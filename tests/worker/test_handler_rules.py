@@ -18,7 +18,7 @@ from hub.errors import (
 from hub.settings import Settings
 from hub.worker import Entry, QueueHandler, Reject, RetryLater
 from hub.worker.handler import is_permanent, retry_delay_ms
-from hub.worker.registry import build_handlers
+from hub.worker.registry import build_companions, build_handlers
 
 
 @pytest.mark.parametrize(("exc", "permanent"), [
@@ -91,3 +91,16 @@ def test_bad_handler_choices_are_refused_by_rule(settings: Settings, queues: tup
     with pytest.raises(HubError) as refused:
         _names(settings, queues, extra)
     assert refused.value.rule == rule
+
+
+class Relay:
+    def __init__(self, services: Services, consumer: str) -> None:
+        self.consumer = consumer
+
+    async def run(self, stopping: object) -> None: ...
+
+
+def test_companions_are_made_with_the_consumer_name(settings: Settings) -> None:
+    services = Services(settings=settings, db=None, redis=None, redis_sync=None)  # type: ignore[arg-type]
+    (relay,) = build_companions(services, "host-1-42", table={"relay": f"{__name__}:Relay"})
+    assert isinstance(relay, Relay) and relay.consumer == "host-1-42"

@@ -288,3 +288,44 @@ def test_connectors_are_built_only_for_a_handler_that_needs_them(settings: Setti
         assert services.connectors is None  # closed and dropped with the worker
 
     with_services(settings, test)
+
+
+class Beside:
+    """A companion (like the outbox relay): runs until the worker stops, or fails."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.started, self.finished, self.fail = asyncio.Event(), False, fail
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        self.started.set()
+        if self.fail:
+            raise RuntimeError("relay lost its database")
+        await stopping.wait()
+        self.finished = True
+
+
+def test_companions_run_beside_the_handlers_and_stop_with_them(settings: Settings) -> None:
+    async def test(services: Services) -> None:
+        handler = Scripted(services, fresh_queue_name(), succeed)
+        companion = Beside()
+        async with running(Worker(services, [handler], fast("w1"), [companion])):
+            await asyncio.wait_for(companion.started.wait(), 5)
+            assert not companion.finished
+        assert companion.finished
+
+    with_services(settings, test)
+
+
+def test_a_failing_companion_stops_the_worker_loudly(settings: Settings) -> None:
+    async def test(services: Services) -> None:
+        handler = Scripted(services, fresh_queue_name(), succeed)
+        worker = Worker(services, [handler], fast("w1"), [Beside(fail=True)])
+        try:
+            await asyncio.wait_for(worker.run(), 5)
+        except* RuntimeError as failed:
+            assert "relay lost its database" in str(failed.exceptions[0])
+        else:
+            raise AssertionError("the worker went on without its companion")
+        assert await live_workers(services.redis, services.settings.redis_key_prefix) == []
+
+    with_services(settings, test)
