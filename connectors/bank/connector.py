@@ -46,6 +46,7 @@ from lxml import etree
 from adapters.envelope import EnvelopeFields
 from adapters.refusal import Refusal
 from adapters.soap_client import SoapExchange
+from connectors.bank.intake import BankIntake
 from connectors.soap_base import SoapConnector
 from connectors.soap_errors import attempt_outcome, typed_soap_error
 from hub.audit.log import Outcome
@@ -95,7 +96,7 @@ def _typed(exc: BaseException, wire: SoapExchange, where: str) -> BaseException:
 def _outcome(exc: BaseException) -> tuple[Outcome, str]:
     return attempt_outcome(exc)
 
-class BankConnector(SoapConnector):
+class BankConnector(BankIntake, SoapConnector):
     """AccountSource, plus freezes, releases and bulk payouts at one bank (``bank-<BIN>``)."""
 
     kind: ClassVar[str] = "bank"

@@ -44,6 +44,7 @@ from adapters.refusal import Refusal
 from adapters.rest_client import pooled_client
 from adapters.xml_hardened import parse_xml
 from adapters.xsd import CompiledSchema
+from connectors.procuracy.intake import ProcuracyIntake
 from connectors.soap_errors import TRUST_CODES
 from hub.audit.log import Outcome
 from hub.audit.recorder import Exchange
@@ -104,7 +105,7 @@ def _outcome(exc: BaseException) -> tuple[Outcome, str]:
     return "failed", type(exc).__name__
 
 
-class ProcuracyConnector(Connector):
+class ProcuracyConnector(ProcuracyIntake, Connector):
     """Sends the enforcement offices' decisions to the procuracy for supervision."""
 
     kind: ClassVar[str] = "procuracy"

@@ -14,7 +14,8 @@ from adapters import soap_envelope
 from adapters.refusal import Refusal
 from hub.connector import JudgmentIntake
 from hub.errors import HubError, NotFound
-from hub.inbound.judgments import AGENCY, REST_ROUTE, SOAP_ROUTE, intake_capability
+from hub.inbound.desk import intake_capability
+from hub.inbound.judgments import AGENCY, REST_ROUTE, SOAP_ROUTE
 from hub.inbound.reception import Reply, Route, read_bounded
 from hub.inbound.service import InboundService, build_inbound
 
