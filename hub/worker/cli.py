@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
-from hub.worker.streams import DEFAULT_CAPACITY, QueueStats, WorkQueue
+from hub.worker.streams import QueueStats, WorkQueue
 
 T = TypeVar("T")
 
@@ -28,27 +28,19 @@ def _with_queue(name: str, action: Callable[[WorkQueue], Awaitable[T]]) -> T:
     from adapters.redis_client import async_client
     from hub.cli import refusals
     from hub.settings import get_settings
+    from hub.worker.registry import declared_capacity
 
     async def main() -> T:
         settings = get_settings()
         redis = async_client(settings.redis_url)
         try:
-            return await action(WorkQueue(redis, settings.redis_key_prefix, name, capacity=_capacity(name)))
+            return await action(WorkQueue(redis, settings.redis_key_prefix, name, capacity=declared_capacity(name)))
         finally:
             await redis.aclose()
 
     with refusals():
         return asyncio.run(main())
     raise AssertionError("unreachable")  # pragma: no cover - refusals() exits on a refusal
-
-
-def _capacity(queue: str) -> int:
-    """A registered queue's declared capacity, so a replay is refused exactly where an enqueue would be."""
-    from hub.worker.registry import HANDLERS, load_factory
-
-    if queue not in HANDLERS:
-        return DEFAULT_CAPACITY
-    return int(getattr(load_factory(HANDLERS[queue]), "capacity", DEFAULT_CAPACITY))
 
 
 def worker(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.errors import HubError
 from hub.worker.handler import QueueHandler
+from hub.worker.streams import DEFAULT_CAPACITY
 
 if TYPE_CHECKING:
     from hub.bootstrap import Services
@@ -44,6 +45,14 @@ def load_factory(spec: str) -> Callable[..., Any]:
     if not callable(factory):
         raise HubError(f"handler {spec!r} is not callable", code="REQUEST_INVALID", rule="handler_spec")
     return factory
+
+
+def declared_capacity(queue: str) -> int:
+    """The capacity a registered queue's handler declares (the default for others), without building it:
+    producers, the relay and a dead-letter replay all bound the queue where its handler says."""
+    if queue not in HANDLERS:
+        return DEFAULT_CAPACITY
+    return int(getattr(load_factory(HANDLERS[queue]), "capacity", DEFAULT_CAPACITY))
 
 
 def build_handlers(services: Services, queues: Sequence[str] = (), extra: Sequence[str] = (),

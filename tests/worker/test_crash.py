@@ -24,6 +24,7 @@ import redis
 import redis.asyncio as aioredis
 
 from hub.settings import Settings
+from hub.store.migrate import upgrade
 from hub.worker.heartbeat import heartbeat_key
 from hub.worker.streams import WorkQueue
 from tests.conftest import REDIS_URL
@@ -67,6 +68,7 @@ def _workers(settings: Settings) -> Iterator[Callable[[str], subprocess.Popen[by
 
 def test_kill_9_loses_nothing_and_repeats_only_what_was_in_flight(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)  # every worker also runs its companions (the outbox relay) on the database
     r = redis.Redis.from_url(REDIS_URL)
     run = uuid.uuid4().hex[:8]
     key = lambda *parts: settings.redis_key_prefix + ":".join(parts)  # noqa: E731 - Services.key's rule

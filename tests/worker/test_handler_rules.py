@@ -18,7 +18,8 @@ from hub.errors import (
 from hub.settings import Settings
 from hub.worker import Entry, QueueHandler, Reject, RetryLater
 from hub.worker.handler import is_permanent, retry_delay_ms
-from hub.worker.registry import build_companions, build_handlers
+from hub.worker.registry import HANDLERS, build_companions, build_handlers, declared_capacity, load_factory
+from hub.worker.streams import DEFAULT_CAPACITY
 
 
 @pytest.mark.parametrize(("exc", "permanent"), [
@@ -104,3 +105,12 @@ def test_companions_are_made_with_the_consumer_name(settings: Settings) -> None:
     services = Services(settings=settings, db=None, redis=None, redis_sync=None)  # type: ignore[arg-type]
     (relay,) = build_companions(services, "host-1-42", table={"relay": f"{__name__}:Relay"})
     assert isinstance(relay, Relay) and relay.consumer == "host-1-42"
+
+
+def test_every_registered_handler_loads_under_its_queue_name() -> None:
+    for queue, spec in HANDLERS.items():
+        factory = load_factory(spec)
+        assert isinstance(factory, type) and issubclass(factory, QueueHandler), spec
+        assert factory.queue == queue, f"{spec} consumes {factory.queue!r}, registered as {queue!r}"
+        assert declared_capacity(queue) == factory.capacity
+    assert declared_capacity("not-registered") == DEFAULT_CAPACITY
