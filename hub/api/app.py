@@ -20,6 +20,7 @@ from hub.api import (
     routes_identifiers,
     routes_inbound,
     routes_judgments,
+    routes_receipts,
     routes_system,
     routes_verifications,
 )
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(routes_batches.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_judgments.router)
+    app.include_router(routes_receipts.router)
     app.include_router(routes_inbound.router)
     app.include_router(routes_commands.router)
     openapi.install(app, routes_verifications.extra_schemas())

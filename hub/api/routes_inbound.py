@@ -1,9 +1,11 @@
-"""What agencies push to the hub: `POST /soap/court` (SubmitJudgment, WSDL at `GET /soap/court?wsdl`) and
-the same signed envelope over REST at `POST /v1/inbound/judgments`. See docs/inbound.md."""
+"""What agencies push to the hub: `POST /soap/court` (SubmitJudgment, WSDL at `GET /soap/court?wsdl`) and the
+same signed envelope over REST at `POST /v1/inbound/judgments`; the procuracy's protests and recommendations
+(`POST /v1/inbound/procuracy`); banks' events (`POST /v1/inbound/banks/{bin}/events`). See docs/inbound.md."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +16,16 @@ from adapters import soap_envelope
 from adapters.refusal import Refusal
 from hub.connector import JudgmentIntake
 from hub.errors import HubError, NotFound
-from hub.inbound.desk import intake_capability
+from hub.inbound.bank import route_for as bank_route_for
+from hub.inbound.desk import Desk, intake_capability
 from hub.inbound.judgments import AGENCY, REST_ROUTE, SOAP_ROUTE
+from hub.inbound.procuracy import ROUTE as PROCURACY_ROUTE
 from hub.inbound.reception import Reply, Route, read_bounded
 from hub.inbound.service import InboundService, build_inbound
 
 router = APIRouter(tags=["inbound"])
 
+_BIN = re.compile(r"^[0-9]{6}$")
 _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}\.xsd$")
 _SCHEMA_LOCATION = re.compile(r'schemaLocation="(?:\.\./)+court/contracts/')
 
@@ -41,7 +46,8 @@ def _soap_version(request: Request) -> str:
     return "1.1" if kind == "text/xml" else "1.2"
 
 
-async def _desk_call(request: Request, route: Route, version: str | None = None) -> Response:
+async def _desk_call(request: Request, pick: Callable[[InboundService], Desk], route: Route,
+                     version: str | None = None) -> Response:
     try:
         service = inbound(request)
     except HubError as exc:  # no hub key yet: nothing can be verified or signed
@@ -49,16 +55,18 @@ async def _desk_call(request: Request, route: Route, version: str | None = None)
             raise
         return Response(soap_envelope.fault_for(version or "1.2", exc.code, exc.detail, sender=False, rule=exc.rule),
                         status_code=500, media_type=soap_envelope.content_type_for(version or "1.2"))
+    desk = pick(service)
     try:
         data = await read_bounded(request)
     except Refusal as exc:
-        return _response(await service.judgments.refuse(exc, route, version))
-    return _response(await service.judgments.submit(data, route, version))
+        return _response(await desk.refuse(exc, route, version))
+    context = {"base_url": str(request.base_url).rstrip("/")}
+    return _response(await desk.submit(data, route, version, context))
 
 
 @router.post("/soap/court", include_in_schema=False)
 async def submit_judgment_soap(request: Request) -> Response:
-    return await _desk_call(request, SOAP_ROUTE, _soap_version(request))
+    return await _desk_call(request, lambda s: s.judgments, SOAP_ROUTE, _soap_version(request))
 
 
 @router.post("/v1/inbound/judgments", summary="A court pushes a judgment (signed envelope, application/xml)",
@@ -66,7 +74,24 @@ async def submit_judgment_soap(request: Request) -> Response:
                          "is the hub-signed envelope holding the court's receipt (ba:BienNhanBanAn); a refusal is "
                          "problem+json signed by the hub as a detached JWS in X-JWS-Signature.")
 async def submit_judgment_rest(request: Request) -> Response:
-    return await _desk_call(request, REST_ROUTE)
+    return await _desk_call(request, lambda s: s.judgments, REST_ROUTE)
+
+
+@router.post("/v1/inbound/procuracy", summary="The procuracy pushes a protest or recommendation (edXML)",
+             description="A procuracy-signed THADS envelope (Operation GuiKhangNghi or GuiKienNghi) holding the edXML "
+                         "document. The answer is a hub-signed envelope holding ack:Acknowledgment; the same document "
+                         "again (same edXML DocumentId) is answered as a duplicate and stored once.")
+async def procuracy_action(request: Request) -> Response:
+    return await _desk_call(request, lambda s: s.procuracy, PROCURACY_ROUTE)
+
+
+@router.post("/v1/inbound/banks/{bank_bin}/events", summary="A bank pushes a freeze confirmation or a credit advice",
+             description="A bank-signed envelope (Operation XacNhanPhongToa or BaoCo), signed by bank-<BIN> of the "
+                         "path. A credit advice whose note names a case the hub took in issues that case's receipt.")
+async def bank_event(bank_bin: str, request: Request) -> Response:
+    if not _BIN.fullmatch(bank_bin):
+        raise NotFound(f"no bank {bank_bin}")
+    return await _desk_call(request, lambda s: s.banks, bank_route_for(bank_bin))
 
 
 def _contract_dir(request: Request) -> tuple[Path, Any]:

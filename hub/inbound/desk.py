@@ -14,10 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
+from sqlalchemy import Connection
 
 from adapters.refusal import Refusal
 from hub.audit.recorder import Exchange, ExchangeRecorder
 from hub.errors import AgencyError, HubError
+from hub.inbound.acks import ack_document
+from hub.inbound.intake_store import remember_message, retrying
 from hub.inbound.reception import XML_MEDIA_TYPE, Arrival, Reception, Refused, Reply, Route, blind_answer
 from hub.store.database import Database
 
@@ -99,3 +102,35 @@ class Desk(ABC):
         ex.response(reply.body, None, outcome="refused")
         ex.records[-1].error_code = refused.refusal.code
         return reply
+
+
+class RecordDesk(Desk):
+    """A desk whose documents are stored once by their own key (an edXML DocumentId, a bank's event id) and
+    answered with ``ack:Acknowledgment``: accepted the first time, duplicate after, with the record's id."""
+
+    kind: str  # inbound_messages.kind
+
+    @abstractmethod
+    def read(self, connector: Any, document: etree._Element) -> Any:
+        """The verified document in canonical terms (the connector's mapping)."""
+
+    @abstractmethod
+    def store(self, conn: Connection, read: Any, arrival: Arrival, context: dict[str, str]) -> tuple[str, bool]:
+        """Store it unless its key is known; (record id, whether it was already there)."""
+
+    def take(self, connector: Any, arrival: Arrival, fresh: bool, context: dict[str, str]) -> etree._Element:
+        v = arrival.verified
+        if arrival.seen is not None:
+            return ack_document("duplicate", received_at=arrival.received_at, received_hash=v.envelope_hash,
+                                receipt_id=arrival.seen.record_id)
+        read = self.read(connector, v.body)
+
+        def work(conn: Connection) -> tuple[str, bool]:
+            record_id, duplicate = self.store(conn, read, arrival, context)
+            remember_message(conn, v.signer, v.header.message_id, self.kind, v.envelope_hash, record_id,
+                             arrival.received_at)
+            return record_id, duplicate
+
+        record_id, duplicate = retrying(self.db, work)
+        return ack_document("duplicate" if duplicate else "accepted", received_at=arrival.received_at,
+                            received_hash=v.envelope_hash, receipt_id=record_id)

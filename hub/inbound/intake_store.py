@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -38,6 +39,7 @@ WEBHOOK_QUEUE = "inbound.webhooks"
 NEW_INTAKE_EVENT = "intake.created"
 # A first copy and a retransmission racing to insert: the loser finds the winner's row when it retries.
 _RACE_RETRIES = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -127,26 +129,36 @@ def _open(conn: Connection, judgment: Judgment, source: IntakeSource, rules: Rou
     return TakenIn(intake_id, intake_ref, received, duplicate=False)
 
 
-def take_in(db: Database, judgment: Judgment, source: IntakeSource, rules: RoutingRules) -> TakenIn:
-    """Open the intake of ``judgment``, or answer with the one that already holds it."""
+def retrying(db: Database, work: Callable[[Connection], T]) -> T:
+    """``work`` in a transaction, again when a twin copy committed the same record first (its next round
+    finds that record and answers as a duplicate)."""
     for attempt in range(_RACE_RETRIES):
         try:
             with db.begin() as conn:
-                row = _existing(conn, judgment)
-                if row is None:
-                    taken = _open(conn, judgment, source, rules)
-                else:
-                    taken = TakenIn(row.id, row.intake_ref, as_utc(row.received_at), duplicate=True)
-                    evidence(conn, source.agency, source.message_id, "duplicate", str(row.id),
-                             channel=source.channel, document_hash=source.document_hash)
-                if source.channel != "reconciliation":
-                    remember_message(conn, source.agency, source.message_id, "judgment", source.envelope_hash or "",
-                                     str(taken.intake_id), source.received_at)
-                return taken
-        except (IntegrityError, Conflict):  # the twin committed first: the next round finds its intake
+                return work(conn)
+        except (IntegrityError, Conflict):
             if attempt == _RACE_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def take_in(db: Database, judgment: Judgment, source: IntakeSource, rules: RoutingRules) -> TakenIn:
+    """Open the intake of ``judgment``, or answer with the one that already holds it."""
+
+    def work(conn: Connection) -> TakenIn:
+        row = _existing(conn, judgment)
+        if row is None:
+            taken = _open(conn, judgment, source, rules)
+        else:
+            taken = TakenIn(row.id, row.intake_ref, as_utc(row.received_at), duplicate=True)
+            evidence(conn, source.agency, source.message_id, "duplicate", str(row.id),
+                     channel=source.channel, document_hash=source.document_hash)
+        if source.channel != "reconciliation":
+            remember_message(conn, source.agency, source.message_id, "judgment", source.envelope_hash or "",
+                             str(taken.intake_id), source.received_at)
+        return taken
+
+    return retrying(db, work)
 
 
 def first_answer(db: Database, intake_id: str) -> tuple[TakenIn, Judgment]:
