@@ -29,7 +29,9 @@ HANDLERS: dict[str, str] = {
 
 # name -> "module:factory"; every worker process runs one of each beside its handlers. The factory takes
 # the Services and the worker's consumer name and returns a hub.worker.runtime.Companion.
-COMPANIONS: dict[str, str] = {}
+COMPANIONS: dict[str, str] = {
+    "inbound.reconcile": "hub.inbound.reconcile:ReconcilePoller",
+}
 
 
 def load_factory(spec: str) -> Callable[..., Any]:
