@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from adapters.redis_client import async_client
-from hub.agencies import write_agencies
+from hub.agencies import AgencyConfig, write_agencies
 from hub.agency_ids import sandbox_agencies
 from hub.clients import add_client
 from hub.connector import AccountSource, IdentitySource, ParcelSource
@@ -140,6 +140,20 @@ async def _load(url: str, key: str, people: list[str], rate: float, seconds: flo
     return latencies, errors
 
 
+def bench_site() -> tuple[Path, str, int, int, dict[str, AgencyConfig]]:
+    """A fresh data dir with a sandbox PKI and an upgraded SQLite store, the ports, and the agencies config
+    that points the hub at a sandbox on the first port."""
+    data = Path(tempfile.mkdtemp())
+    init_pki(data / "pki", sandbox_agencies())
+    db_url = f"sqlite:///{data / 'thads.db'}"
+    upgrade(db_url)
+    sb_port, hub_port = 19100 + os.getpid() % 500, 19700 + os.getpid() % 500
+    config = sandbox_agencies_config(f"http://127.0.0.1:{sb_port}", data / "pki", population_client_id="thads-hub",
+                                     population_client_secret="sandbox-secret", postal_api_key="sandbox-postal-key",
+                                     postal_hmac_secret="sandbox-postal-hmac")
+    return data, db_url, sb_port, hub_port, config
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rate", type=float, default=20.0)
@@ -147,16 +161,9 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--banks", type=int, default=2, help="banks to fan out to (population + land + banks agencies)")
     args = ap.parse_args()
-    data = Path(tempfile.mkdtemp())
-    init_pki(data / "pki", sandbox_agencies())
-    db_url = f"sqlite:///{data / 'thads.db'}"
-    upgrade(db_url)
-    sb_port, hub_port = 19100 + os.getpid() % 500, 19700 + os.getpid() % 500
+    data, db_url, sb_port, hub_port, config = bench_site()
     sandbox_url = f"http://127.0.0.1:{sb_port}"
     installed = discover()
-    config = sandbox_agencies_config(sandbox_url, data / "pki", population_client_id="thads-hub",
-                                     population_client_secret="sandbox-secret", postal_api_key="sandbox-postal-key",
-                                     postal_hmac_secret="sandbox-postal-hmac")
     wanted = ["population", "land", *[a for a in config if a.startswith("bank-")][: args.banks]]
     agencies = {a: config[a].model_copy(update={"rate_limit_per_s": 10_000.0, "concurrency": 256})
                 for a in wanted if a.split("-")[0] in installed}

@@ -172,6 +172,7 @@ def clients_scopes() -> None:
 def _mount_subcommands() -> None:
     from hub.agencies_cli import agencies
     from hub.audit.cli import audit_app
+    from hub.batches.cli import verify_batch
     from hub.deadlines.cli import deadlines_app
     from hub.sandbox_cli import sandbox, sandbox_push
     from hub.trust.cli import pki_app, sign, verify
@@ -185,6 +186,7 @@ def _mount_subcommands() -> None:
     app.command("sandbox")(sandbox)
     app.command("sandbox-push")(sandbox_push)
     app.command("agencies")(agencies)
+    app.command("verify-batch")(verify_batch)
     mount_worker_commands(app)
 
 

@@ -130,3 +130,12 @@ class OutboxRelay:
             rows = conn.execute(select(outbox.c.queue, func.count()).where(outbox.c.published_at.is_(None))
                                 .group_by(outbox.c.queue)).all()
         return {q: int(n) for q, n in rows}
+
+
+
+def companion(services: Services, consumer: str) -> OutboxRelay:
+    """The relay every ``thads-hub worker`` runs beside its handlers, named after the worker. Each queue's
+    capacity is the one its handler declares, so the relay and the handler agree on the bound."""
+    from hub.worker.registry import HANDLERS, declared_capacity
+
+    return OutboxRelay(services, consumer, capacities={queue: declared_capacity(queue) for queue in HANDLERS})

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # queue name -> "module:factory"; the factory takes the Services and returns a QueueHandler for that queue.
 HANDLERS: dict[str, str] = {
     "commands": "hub.commands.handler:CommandHandler",
+    "verification-batch": "hub.batches.handler:BatchItemHandler",
     "inbound.identity": "hub.inbound.identity:IdentityResolutionHandler",
     "inbound.webhooks": "hub.inbound.webhooks:WebhookHandler",
 }
@@ -30,6 +31,7 @@ HANDLERS: dict[str, str] = {
 # name -> "module:factory"; every worker process runs one of each beside its handlers. The factory takes
 # the Services and the worker's consumer name and returns a hub.worker.runtime.Companion.
 COMPANIONS: dict[str, str] = {
+    "outbox-relay": "hub.outbox.relay:companion",
     "inbound.reconcile": "hub.inbound.reconcile:ReconcilePoller",
 }
 

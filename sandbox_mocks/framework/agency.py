@@ -31,7 +31,7 @@ from adapters.envelope import (
 from adapters.refusal import Refusal
 from adapters.trust_store import TrustStore
 from sandbox_mocks.framework.faults import AnswerMutation, FaultInjector, Verdict
-from sandbox_mocks.framework.recorder import Recorder
+from sandbox_mocks.framework.recorder import ARRIVED, Recorder
 
 CONTRACTS_ROOT = Path(__file__).resolve().parents[2] / "mappings"
 ANSWER_TTL = dt.timedelta(minutes=5)
@@ -147,6 +147,7 @@ class FaultMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST" or "/_admin" in scope["path"]:
             await self.app(scope, receive, send)
             return
+        ARRIVED.set(dt.datetime.now(dt.UTC))
         verdict = await self.agency.faults.before_answer()
         if verdict is Verdict.PASS:
             await self.app(scope, receive, send)

@@ -9,7 +9,12 @@ import datetime as dt
 import hashlib
 import threading
 from collections import deque
+from contextvars import ContextVar
 from typing import Any
+
+# When the call reached the agency, before injected latency and its own work: the time an agency's rate
+# counting (a quota) would use. Set by the fault middleware on every operation call.
+ARRIVED: ContextVar[dt.datetime | None] = ContextVar("arrived", default=None)
 
 
 class Recorder:
@@ -20,9 +25,11 @@ class Recorder:
 
     def received(self, operation: str, body: bytes, *, verdict: str, message_id: str | None = None,
                  signer: str | None = None, detail: str | None = None) -> None:
+        now = dt.datetime.now(dt.UTC)
         with self._lock:
             self._received.append({
-                "at": dt.datetime.now(dt.UTC).isoformat(), "operation": operation, "verdict": verdict,
+                "at": now.isoformat(), "arrived_at": (ARRIVED.get() or now).isoformat(),
+                "operation": operation, "verdict": verdict,
                 "message_id": message_id, "signer": signer, "detail": detail, "size": len(body),
                 "sha256": hashlib.sha256(body).hexdigest()})
 
