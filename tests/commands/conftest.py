@@ -193,7 +193,7 @@ def make_rig(tmp: Path, db_url: str, redis_prefix: str) -> Iterator[Rig]:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "THADS_DATA_DIR": str(tmp), "THADS_DATABASE_URL": db_url,
                "THADS_REDIS_URL": REDIS_URL, "THADS_REDIS_KEY_PREFIX": prefix, "THADS_CHECKPOINT_SECONDS": "0"}
         try:
-            with ServedApp(create_app(settings)) as hub, _temporary_relay(settings):
+            with ServedApp(create_app(settings)) as hub:
                 yield Rig(hub.url, sandbox.url, world, db, key, env, tmp, settings)
         finally:
             db.dispose()
@@ -220,36 +220,3 @@ def pg_rig(tmp_path_factory: pytest.TempPathFactory, redis_prefix: str, pg_admin
 
 
 
-
-@contextmanager
-def _temporary_relay(settings: Settings) -> Iterator[None]:
-    """TEMPORARY, until the workers run the outbox relay as their companion."""
-    import asyncio
-    import threading
-
-    from hub.bootstrap import build_services
-    from hub.outbox.relay import OutboxRelay
-
-    stop = threading.Event()
-
-    def run() -> None:
-        async def main() -> None:
-            services = build_services(settings)
-            stopping = asyncio.Event()
-            relay = OutboxRelay(services, "test-relay", idle_s=0.05)
-            task = asyncio.create_task(relay.run(stopping))
-            while not stop.is_set():
-                await asyncio.sleep(0.05)
-            stopping.set()
-            await task
-            await services.aclose()
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(10)

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from hub.bootstrap import build_services
 from hub.commands import QUEUE
 from hub.commands.handler import CommandHandler
+from hub.outbox.relay import companion as relay
 from hub.worker.runtime import Worker
 from hub.worker.streams import WorkQueue
 from tests.commands.conftest import THADS, Rig, accountable, decision
@@ -36,7 +37,8 @@ class QuickCommandHandler(CommandHandler):
 async def in_process_worker(rig: Rig) -> AsyncIterator[None]:
     services = build_services(rig.settings)
     try:
-        async with running(Worker(services, [QuickCommandHandler(services)], fast("retries-w", lease_s=0.3))):
+        async with running(Worker(services, [QuickCommandHandler(services)], fast("retries-w", lease_s=0.3),
+                                  [relay(services, "retries-w")])):
             yield
     finally:
         await services.aclose()
