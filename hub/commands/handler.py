@@ -43,7 +43,7 @@ class CommandHandler(QueueHandler):
     capacity = QUEUE_CAPACITY
     needs_connectors = True
     concurrency = 16  # commands in flight per worker; each agency's rate limit paces them further
-    max_attempts = 8  # with the backoff below, about ten minutes of an agency being away before dead-lettering
+    max_attempts = 8  # with the backoff below, five to nine minutes of an agency being away before dead-lettering
     retry_base_s = 5.0
     retry_max_s = 240.0
     call_timeout_s = 30.0  # one delivery, the guard's own retries within it included
