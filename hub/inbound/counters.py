@@ -7,7 +7,7 @@ numbers in use are 1..n with no hole and no repeat. A sequence would be faster a
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -16,9 +16,9 @@ from hub.store.tables import office_counters
 
 def next_number(conn: Connection, office_code: str, year: int, series: str) -> int:
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(insert(office_counters).values(office_code=office_code, year=year, series=series, last=0)
-                 .on_conflict_do_nothing())
-    where = ((office_counters.c.office_code == office_code) & (office_counters.c.year == year)
-             & (office_counters.c.series == series))
-    conn.execute(update(office_counters).where(where).values(last=office_counters.c.last + 1))
-    return int(conn.execute(select(office_counters.c.last).where(where)).scalar_one())
+    # One upsert statement: the first number of a year creates the row, every later one bumps it.
+    first = insert(office_counters).values(office_code=office_code, year=year, series=series, last=1)
+    bump = first.on_conflict_do_update(
+        index_elements=[office_counters.c.office_code, office_counters.c.year, office_counters.c.series],
+        set_={"last": office_counters.c.last + 1})
+    return int(conn.execute(bump.returning(office_counters.c.last)).scalar_one())

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from hub.errors import Conflict, NotFound
+from hub.inbound.bulk import insert_case, insert_judgment
 from hub.inbound.counters import next_number
 from hub.inbound.routing import RoutingRules
 from hub.model.case import CaseCategory, CaseObligation, EnforcementCase
@@ -27,9 +28,9 @@ from hub.model.intake import IntakeRecord, IntakeSource, PartyResolution
 from hub.model.judgment import Judgment
 from hub.model.party import PartyKind
 from hub.outbox import stage
-from hub.store.cases import add_case, get_case
+from hub.store.cases import get_case
 from hub.store.database import Database
-from hub.store.judgments import add_judgment, get_judgment
+from hub.store.judgments import get_judgment
 from hub.store.tables import inbound_evidence, inbound_messages, intakes, judgments, subscriptions
 from hub.store.timestamps import as_utc
 
@@ -108,10 +109,10 @@ def _open(conn: Connection, judgment: Judgment, source: IntakeSource, rules: Rou
     case_ref = f"THADS-{office.province_code}-{local.year}-{n:04d}"
     intake_ref = f"TN-{office.province_code}-{local.year}-{n:06d}"
     stored = judgment.model_copy(update={"received_at": received})
-    add_judgment(conn, stored)
+    insert_judgment(conn, stored)
     case = EnforcementCase(office=office, judgment_id=stored.id, category=_category(stored), opened_on=local.date(),
                            obligations=[CaseObligation(obligation_id=ob.id) for ob in stored.obligations])
-    add_case(conn, case)
+    insert_case(conn, case)
     intake_id = uuid.uuid4()
     resolutions = _resolutions(stored)
     conn.execute(insert(intakes).values(
