@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -30,7 +30,9 @@ from hub.model.decisions import AgencyReceipt, Decision, DecisionRef
 from hub.model.intake import InboundAction, InboundBankEvent
 from hub.model.judgment import Judgment
 from hub.model.measures import AccountFreeze, LandRestriction
+from hub.model.notification import DeliveryEvent
 from hub.model.party import Address, Party
+from hub.model.payments import Payment
 from hub.model.verification import Provenance, SubjectHints
 from hub.resilience.context import CallContext
 from hub.resilience.guard import AgencyGuard
@@ -212,3 +214,58 @@ class BankEventIntake(Protocol):
     def check_event_document(self, document: etree._Element) -> None: ...
 
     def event_from_document(self, document: etree._Element) -> InboundBankEvent: ...
+
+
+# --- capabilities notifications and payouts ask for (hub/notifications, hub/payouts) -------------------
+# Like the commands' capabilities, each is idempotent at the agency by a key the hub chooses (the
+# notification's reference, the payout batch id) and sent with every attempt.
+
+@runtime_checkable
+class VneidNotifier(Protocol):
+    """Electronic notifications through VNeID (needs the citizen's consent), keyed by the sender's reference."""
+
+    async def send_vneid_notification(self, person_id: str, reference: str, title: str, text: str,
+                                      call: CallContext, *, document_url: str | None = None) -> AgencyReceipt:
+        """The agency's acceptance: ``reference`` its notification id, ``at`` when it took the notification in.
+        No consent is AgencyRejected(rule="vneid_consent"); an unknown citizen is AgencyNotFound."""
+
+
+@runtime_checkable
+class RegisteredMail(Protocol):
+    """Registered letters (thư bảo đảm) at the postal operator, keyed by the sender's reference."""
+
+    async def send_registered_letter(self, reference: str, recipient_name: str, address: Address,
+                                     document_ref: str, sender_office: str, call: CallContext, *,
+                                     recipient_phone: str | None = None, summary: str | None = None,
+                                     callback_url: str | None = None) -> AgencyReceipt:
+        """The operator's acceptance: ``reference`` the letter's tracking number (UPU S10)."""
+
+
+@dataclass(frozen=True)
+class PushedDeliveryEvent:
+    """One delivery event an agency pushed, with what the hub needs to apply it once and in order."""
+
+    event_id: str  # the agency's own id of the event: the same id again is the same event
+    reference: str  # the sender's reference the hub gave when it sent the letter
+    sequence: int  # the event's place in the letter's journey (events may arrive out of order)
+    event: DeliveryEvent
+
+
+@runtime_checkable
+class PostalEventIntake(Protocol):
+    """Delivery events the postal operator pushes (webhooks), authenticated the operator's way."""
+
+    def events_from_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[PushedDeliveryEvent]:
+        """The verified events of one webhook call; a SIGNATURE_INVALID or REQUEST_INVALID refusal otherwise."""
+
+
+@runtime_checkable
+class PayoutBank(Protocol):
+    """Bulk payouts (pain.001-like) from the enforcement office's account at one bank, keyed by batch id."""
+
+    payout_batch_limit: int  # the most payments one message may carry
+
+    async def pay_batch(self, batch_id: str, debtor_account: str, office_name: str, payments: list[Payment],
+                        call: CallContext) -> tuple[AgencyReceipt, list[Payment]]:
+        """The bank's status report (``reference`` its report id) and every payment with the status it reported:
+        SETTLED (extensions ``bank_reference``) or REJECTED (extensions ``reason_code``, ``reject_reason``)."""

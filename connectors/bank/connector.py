@@ -193,6 +193,23 @@ class BankConnector(BankIntake, SoapConnector):
         return await self._call(m.PAYOUT, request, keyed, idempotent=False, subject=call.subject_person_id,
                                 mapper=lambda body: m.report_from(body, batch_id, batch, self.bank_bin))
 
+    # PayoutBank: the same payout, answered in canonical terms for hub/payouts.
+    payout_batch_limit: ClassVar[int] = m.MAX_TRANSFERS
+
+    async def pay_batch(self, batch_id: str, debtor_account: str, office_name: str, payments: list[Payment],
+                        call: CallContext) -> tuple[AgencyReceipt, list[Payment]]:
+        report = await self.payout(batch_id, debtor_account, office_name, payments, call)
+        reported = []
+        for payment in report.apply(payments):
+            outcome = report.outcomes[payment.id]
+            extra = ({"bank_reference": outcome.bank_reference} if outcome.bank_reference else {}) | (
+                {"reason_code": outcome.reason_code} if outcome.reason_code else {})
+            reported.append(payment.model_copy(update={"extensions": {**payment.extensions, **extra}}))
+        receipt = AgencyReceipt(reference=report.report_id, at=report.reported_at, details={
+            "group_status": report.group_status.value, "settled": str(len(report.settled)),
+            "rejected": str(len(report.rejected)), "group_reason": report.group_reason_code or ""})
+        return receipt, reported
+
     def _check_bank(self, freeze: AccountFreeze) -> None:
         if freeze.bank_bin != self.bank_bin:
             raise InvalidValue(f"a freeze at bank {freeze.bank_bin} sent to bank {self.bank_bin}",

@@ -45,6 +45,7 @@ from hub.errors import (
     HubError,
 )
 from hub.model import Address, Party, SubjectHints
+from hub.model.decisions import AgencyReceipt
 from hub.resilience.context import CallContext
 from mappings.population import (
     OP_LOOKUP,
@@ -186,6 +187,13 @@ class PopulationConnector(Connector):
         if answer.status == 404:
             raise AgencyNotFound(f"{self.agency_id}: no citizen with this personal ID", rule="SoDinhDanh")
         return parse_vneid(answer.body, reference)
+
+    async def send_vneid_notification(self, person_id: str, reference: str, title: str, text: str,
+                                      call: CallContext, *, document_url: str | None = None) -> AgencyReceipt:
+        """VneidNotifier: ``notify_vneid_receipt`` as the agency's receipt (its MaThongBao, when it took it in)."""
+        receipt = await self.notify_vneid_receipt(person_id, reference, title, text, call, document_url=document_url)
+        return AgencyReceipt(reference=receipt.notification_id, at=receipt.event.at,
+                             details={"status": receipt.event.status.value, "reference": receipt.reference})
 
     # --- the exchange ------------------------------------------------------------------------------
     def _spec(self, operation: str) -> OperationSpec:

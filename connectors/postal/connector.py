@@ -8,8 +8,8 @@
   ``X-VNPost-Signature`` over ``timestamp + "." + body``, within 5 minutes of now), checked with the
   ``auth.hmac_secret`` of the agencies file before the body is read.
 
-Delivery events pushed by VNPost come to the hub's inbound endpoint, which uses the pure
-``mappings.postal.verify_postal_hmac`` and ``event_from_webhook``; nothing here receives them.
+Delivery events pushed by VNPost come to the hub's inbound endpoint (``POST /v1/inbound/postal/events``),
+which hands each webhook call to ``events_from_webhook``: the HMAC is checked here, with the same secret.
 Logging: one message-log exchange per HTTP request (a retry is its own pair of entries).
 """
 
@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from adapters.rest_client import pooled_client
-from hub.connector import Connector, ConnectorContext, Health, OperationSpec
+from hub.connector import Connector, ConnectorContext, Health, OperationSpec, PushedDeliveryEvent
 from hub.errors import (
     AgencyInvalidResponse,
     AgencySignatureInvalid,
@@ -31,6 +32,7 @@ from hub.errors import (
     HubError,
 )
 from hub.model import Address, DeliveryEvent
+from hub.model.decisions import AgencyReceipt
 from hub.resilience.context import CallContext
 from mappings.postal import (
     API_KEY_HEADER,
@@ -42,8 +44,10 @@ from mappings.postal import (
     TIMESTAMP_HEADER,
     create_request,
     error_from_answer,
+    event_from_webhook,
     parse_created,
     parse_status,
+    read_webhook,
     status_path,
     verify_postal_hmac,
 )
@@ -115,6 +119,27 @@ class PostalConnector(Connector):
         """The shipment's journey so far, oldest first; AgencyNotFound for a number VNPost does not know."""
         raw = await self._call(OP_STATUS, "GET", status_path(tracking), None, call)
         return parse_status(raw, tracking)
+
+    async def send_registered_letter(self, reference: str, recipient_name: str, address: Address,
+                                     document_ref: str, sender_office: str, call: CallContext, *,
+                                     recipient_phone: str | None = None, summary: str | None = None,
+                                     callback_url: str | None = None) -> AgencyReceipt:
+        """RegisteredMail: ``create_shipment`` as the operator's receipt, its reference the tracking number."""
+        tracking = await self.create_shipment(reference, recipient_name, address, document_ref, sender_office, call,
+                                              recipient_phone=recipient_phone, summary=summary,
+                                              callback_url=callback_url)
+        return AgencyReceipt(reference=tracking, details={"reference": reference})
+
+    # --- pushed events -------------------------------------------------------------------------------
+    def events_from_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[PushedDeliveryEvent]:
+        """PostalEventIntake: one webhook call, its HMAC checked with ``auth.hmac_secret`` over the raw body
+        before anything is read (SIGNATURE_INVALID otherwise), then read against su-kien.schema.json."""
+        lower = {k.lower(): v for k, v in headers.items()}
+        verify_postal_hmac(self.ctx.config.auth.hmac_secret or "", lower.get(TIMESTAMP_HEADER.lower()), body,
+                           lower.get(SIGNATURE_HEADER.lower()), now=time.time(), tolerance_s=HMAC_TOLERANCE_S)
+        pushed = read_webhook(body)
+        return [PushedDeliveryEvent(event_id=pushed.maSuKien, reference=pushed.maThamChieu, sequence=pushed.thuTu,
+                                    event=event_from_webhook(pushed))]
 
     # --- the exchange ------------------------------------------------------------------------------
     def _spec(self, operation: str) -> OperationSpec:
