@@ -51,7 +51,7 @@ def test_schema_command_matches_the_api_schema(hub_env: Settings) -> None:
 def test_db_current_reports_head(hub_env: Settings) -> None:
     runner.invoke(app, ["db", "upgrade"])
     result = runner.invoke(app, ["db", "current"])
-    assert result.exit_code == 0 and "current: 0008" in result.stdout and "head: 0008" in result.stdout
+    assert result.exit_code == 0 and "current: 0009" in result.stdout and "head: 0009" in result.stdout
 
 
 def test_bad_configuration_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

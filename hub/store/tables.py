@@ -415,3 +415,120 @@ receipts = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("office_code", "year", "series", "number"),
 )
+
+# Notifications of parties (thông báo thi hành án, docs/notifications.md): one row per document and recipient.
+# Its channels are commands (`commands`, target = the reference); what happened to it is below.
+notifications = Table(
+    "notifications", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("reference", String(64), nullable=False, unique=True),  # the sender's reference at VNeID and VNPost
+    Column("natural_key", String(400), nullable=False, unique=True),  # case, document, recipient
+    Column("request_hash", String(64), nullable=False),
+    Column("case_ref", String(128), nullable=False, index=True),
+    Column("client_name", String(100), nullable=False),
+    Column("officer", String(200), nullable=False),
+    Column("purpose", String(1024), nullable=False),
+    Column("document_ref", String(100), nullable=False),
+    Column("request", JSON, nullable=False),  # document, recipient and office as asked (the ID only in here)
+    Column("policy", String(32), nullable=False),  # the channel policy applied
+    Column("deadline", JSON, nullable=False),
+    Column("due_by", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("channel", String(16)),  # the channel that delivered it, or returned it
+    Column("tracking_number", String(13)),
+    Column("postal_sequence", Integer),  # the latest journey step applied (later ones win, earlier ones wait)
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("returned_reason", String(300)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every delivery event, once per (source, the source's event id); events for no notification of this hub
+# are kept too (notification_id NULL), so an operator can see what the operator pushed.
+notification_events = Table(
+    "notification_events", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("notification_id", Uuid, ForeignKey("notifications.id"), index=True),
+    Column("source", String(16), nullable=False),  # postal, vneid, hub
+    Column("event_id", String(64), nullable=False),
+    Column("sequence", Integer),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("effect", String(16), nullable=False),  # applied, stale (out of order or after the end), unmatched
+    Column("detail", JSON, nullable=False),
+    UniqueConstraint("source", "event_id"),
+)
+
+# Bulk payouts (chi trả, docs/payouts.md): one row per decision, its creditors' shares, and each attempt to
+# pay a share (the first, then a re-send after a rejection) in a batch carried by a `payout_batch` command.
+payouts = Table(
+    "payouts", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("natural_key", String(300), nullable=False, unique=True),  # the office and the decision
+    Column("request_hash", String(64), nullable=False),
+    Column("case_ref", String(128), nullable=False, index=True),
+    Column("client_name", String(100), nullable=False),
+    Column("officer", String(200), nullable=False),
+    Column("purpose", String(1024), nullable=False),
+    Column("decision_ref", String(100), nullable=False),
+    Column("decision", JSON, nullable=False),
+    Column("total_vnd", BigInteger, nullable=False),
+    Column("claims_vnd", BigInteger, nullable=False),
+    Column("office_accounts", JSON, nullable=False),
+    Column("creditors", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+payout_shares = Table(
+    "payout_shares", metadata,
+    Column("payout_id", Uuid, ForeignKey("payouts.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),  # the creditor's place in the request
+    Column("name", String(200), nullable=False),
+    Column("claim_vnd", BigInteger, nullable=False),
+    Column("share_vnd", BigInteger, nullable=False),
+)
+
+payout_rounds = Table(
+    "payout_rounds", metadata,
+    Column("payout_id", Uuid, ForeignKey("payouts.id"), primary_key=True),
+    Column("round", Integer, primary_key=True),  # 1: the payout; 2...: re-sends of the round before's rejections
+    Column("request_hash", String(64), nullable=False),
+    Column("corrections", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+payout_batches = Table(
+    "payout_batches", metadata,
+    Column("batch_id", String(35), primary_key=True),  # the message's MsgId: the bank's idempotency key
+    Column("payout_id", Uuid, ForeignKey("payouts.id"), nullable=False, index=True),
+    Column("round", Integer, nullable=False),
+    Column("paying_bin", String(6), nullable=False),
+    Column("debtor_account", String(24), nullable=False),
+    Column("command_id", Uuid, nullable=False),
+    Column("transfers", Integer, nullable=False),
+    Column("amount_vnd", BigInteger, nullable=False),
+    Column("report_id", String(64)),
+)
+
+payout_transfers = Table(
+    "payout_transfers", metadata,
+    Column("id", Uuid, primary_key=True),  # the payment id, the transfer's EndToEndId at the bank
+    Column("payout_id", Uuid, ForeignKey("payouts.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("batch_id", String(35), nullable=False, index=True),
+    Column("bank_bin", String(6), nullable=False),
+    Column("account_number", String(24), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("amount_vnd", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, settled, rejected
+    Column("reason_code", String(8)),
+    Column("reason", String(200)),
+    Column("bank_reference", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("reported_at", DateTime(timezone=True)),
+    UniqueConstraint("payout_id", "position", "round"),
+)
+Index("ix_payout_transfers_round", payout_transfers.c.payout_id, payout_transfers.c.round)
