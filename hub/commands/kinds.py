@@ -19,6 +19,10 @@ class CommandKind(StrEnum):
     LAND_RESTRICTION = "land_restriction"  # đăng ký hạn chế (tạm dừng, kê biên) quyền sử dụng đất
     LAND_RESTRICTION_LIFT = "land_restriction_lift"  # gỡ hạn chế
     PROCURACY_DECISION = "procuracy_decision"  # gửi quyết định để viện kiểm sát kiểm sát
+    # hub/notifications and hub/payouts: their records follow each delivery (docs/notifications.md, payouts.md)
+    NOTIFICATION_VNEID = "notification_vneid"  # thông báo qua VNeID (with the citizen's consent)
+    NOTIFICATION_LETTER = "notification_letter"  # thông báo bằng thư bảo đảm
+    PAYOUT_BATCH = "payout_batch"  # chi trả hàng loạt: one pain.001-like message at one bank
 
 
 class CommandStatus(StrEnum):
