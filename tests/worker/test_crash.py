@@ -1,10 +1,11 @@
 """Worker processes killed with SIGKILL mid-run lose nothing: the real `thads-hub worker` command.
 
-Two workers share 200 entries. One is killed twice: the first time it comes back under the same
-consumer name (it takes back its own entries at start), the second time under a new name (the
-survivor takes the dead consumer's entries over once their lease runs out). Every entry must finish;
-an entry may be handled twice only if it was in flight in a killed worker, so the duplicates are
-bounded by what the killed consumer held at each kill.
+Two workers share 200 entries. The first is killed and comes back under the same consumer name (it
+takes back at start what it held); later the second is killed and replaced under a new name (its
+entries wait out their lease, then a live worker takes them over). Every entry must finish; an entry
+may be handled twice only if it was in flight in a killed worker (or a live worker lost its lease,
+which the workers count), so the repeats are bounded by what the killed consumers held at each kill.
+The waits are for conditions, with room for a loaded machine: the file takes under 10 s on a quiet one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -34,11 +36,17 @@ ROOT = Path(__file__).parents[2]
 ENTRIES = 200
 
 
-def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+def _log_tail(settings: Settings) -> str:
+    path = settings.data_dir / "workers.log"
+    return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+def _wait(settings: Settings, condition: Callable[[], bool], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}; workers said:\n"
+                                 + _log_tail(settings))
         time.sleep(0.01)
 
 
@@ -50,10 +58,12 @@ def _workers(settings: Settings) -> Iterator[Callable[[str], subprocess.Popen[by
     started: list[subprocess.Popen[bytes]] = []
 
     def start(consumer: str) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "thads-hub"), "worker", "--handler",
-             "tests.worker.handlers:RecordingHandler", "--queue", CRASH_QUEUE, "--consumer", consumer,
-             "--lease", "3", "--log-level", "warning"], env=env, cwd=ROOT, stderr=subprocess.PIPE)
+        # A file, not a pipe: nobody reads a pipe while the test runs, and a full one would block the worker.
+        with (settings.data_dir / "workers.log").open("ab") as log:
+            proc = subprocess.Popen(
+                [str(Path(sys.executable).parent / "thads-hub"), "worker", "--handler",
+                 "tests.worker.handlers:RecordingHandler", "--queue", CRASH_QUEUE, "--consumer", consumer,
+                 "--lease", "3", "--log-level", "warning"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         started.append(proc)
         return proc
 
@@ -75,45 +85,48 @@ def test_kill_9_loses_nothing_and_repeats_only_what_was_in_flight(settings: Sett
     queue = WorkQueue(aioredis.Redis.from_url(REDIS_URL), settings.redis_key_prefix, CRASH_QUEUE)  # never connects
     done = lambda: int(r.get(key("test", run, "done-total")) or 0)  # noqa: E731
 
+    def beat_of(consumer: str) -> dict[str, Any]:
+        return dict(json.loads(r.get(heartbeat_key(settings.redis_key_prefix, consumer)) or "{}"))
+
     def held_by(consumer: str) -> int:
         return len(r.xpending_range(queue.key, queue.group, "-", "+", 100, consumername=consumer))
 
     try:
         queue.enqueue_many_sync(r, [{"run": run, "n": str(i)} for i in range(ENTRIES)])
         with _workers(settings) as start:
-            victim, survivor = start("crash-a"), start("crash-b")
+            first, second = start("crash-a"), start("crash-b")
             held_at_kills = []
-            _wait(lambda: done() >= 40, 10, "40 entries done")
-            victim.send_signal(signal.SIGKILL)
-            victim.wait()
+            _wait(settings, lambda: done() >= 40 and held_by("crash-a") > 0, 60, "40 entries done, crash-a busy")
+            first.send_signal(signal.SIGKILL)
+            first.wait()
             held_at_kills.append(held_by("crash-a"))
-            # Back under its name within the lease (3 s; a start takes about 1 s): it takes back its own
-            # entries at start, before the survivor may.
-            victim = start("crash-a")
-
-            def restarted_and_busy() -> bool:
-                beat = json.loads(r.get(heartbeat_key(settings.redis_key_prefix, "crash-a")) or "{}")
-                return (beat.get("pid") == victim.pid and beat["counters"]["claimed"] >= held_at_kills[0]
-                        and done() >= 100 and held_by("crash-a") > 0)
-
-            _wait(restarted_and_busy, 10, "the restarted worker to take back its entries and go on")
-            victim.send_signal(signal.SIGKILL)
-            victim.wait()
-            held_at_kills.append(held_by("crash-a"))
-            replacement = start("crash-a2")  # a new name: crash-a's entries wait out their lease, then are taken over
-            _wait(lambda: done() == ENTRIES and r.xlen(queue.key) == 0, 15, "every entry done and acknowledged")
-            for proc in (survivor, replacement):
+            # Back under its name: it takes back at start what it still holds, unless crash-b took that over
+            # first (a start slower than the lease, on a loaded machine): either way nothing waits for long.
+            restarted = start("crash-a")
+            _wait(settings, lambda: done() >= 100 and held_by("crash-b") > 0, 60, "100 entries done, crash-b busy")
+            second.send_signal(signal.SIGKILL)
+            second.wait()
+            held_at_kills.append(held_by("crash-b"))
+            # A new name: crash-b's entries wait out their lease, then a live worker takes them over.
+            replacement = start("crash-b2")
+            _wait(settings, lambda: done() == ENTRIES and r.xlen(queue.key) == 0, 60,
+                  "every entry done and acknowledged")
+            # A live worker whose event loop stalled past its lease loses entries to the others: those
+            # repeats are not the kills', and the workers count them.
+            lost_leases = sum(beat_of(c).get("counters", {}).get("lost_leases", 0) for c in ("crash-a", "crash-b2"))
+            for proc in (restarted, replacement):
                 proc.send_signal(signal.SIGTERM)
-            for proc in (survivor, replacement):
-                assert proc.wait(10) == 0, proc.stderr.read().decode() if proc.stderr else ""
+            for proc in (restarted, replacement):
+                assert proc.wait(30) == 0, _log_tail(settings)
 
         calls = [int(r.get(key("test", run, "calls", str(i))) or 0) for i in range(ENTRIES)]
         repeated = sum(calls) - ENTRIES
-        print(f"\nheld by the killed worker at each kill: {held_at_kills}; handle() calls repeated: {repeated}")
+        print(f"\nheld by the killed workers at each kill: {held_at_kills}; handle() calls repeated: {repeated}; "
+              f"leases lost by live workers: {lost_leases}")
         assert min(calls) == 1
-        assert held_at_kills[0] >= 1 and held_at_kills[1] >= 1, held_at_kills  # the kills did hit work in flight
+        assert sum(held_at_kills) >= 1, held_at_kills  # the kills did hit work in flight
         assert all(held <= RecordingHandler.concurrency for held in held_at_kills)
-        assert repeated <= sum(held_at_kills)
+        assert repeated <= sum(held_at_kills) + lost_leases
         summary = r.xpending(queue.key, queue.group)
         assert (summary["pending"], r.xlen(queue.key), r.xlen(queue.dlq_key)) == (0, 0, 0)
     finally:
