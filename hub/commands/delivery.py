@@ -6,11 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from hub.commands.kinds import CommandKind
-from hub.connector import AccountFreezer, DecisionRecipient, RestrictionRegistry
+from hub.connector import (
+    AccountFreezer,
+    DecisionRecipient,
+    PayoutBank,
+    RegisteredMail,
+    RestrictionRegistry,
+    VneidNotifier,
+)
 from hub.errors import HubError
 from hub.model.decisions import AgencyReceipt, Decision, DecisionRef
 from hub.model.measures import AccountFreeze, LandRestriction
+from hub.payouts.delivery import deliver_batch
 from hub.resilience.context import CallContext
+from hub.store.database import Database
 
 CAPABILITY: dict[CommandKind, type] = {
     CommandKind.ACCOUNT_FREEZE: AccountFreezer,
@@ -18,6 +27,9 @@ CAPABILITY: dict[CommandKind, type] = {
     CommandKind.LAND_RESTRICTION: RestrictionRegistry,
     CommandKind.LAND_RESTRICTION_LIFT: RestrictionRegistry,
     CommandKind.PROCURACY_DECISION: DecisionRecipient,
+    CommandKind.NOTIFICATION_VNEID: VneidNotifier,
+    CommandKind.NOTIFICATION_LETTER: RegisteredMail,
+    CommandKind.PAYOUT_BATCH: PayoutBank,
 }
 
 
@@ -56,6 +68,16 @@ async def deliver(connector: Any, kind: CommandKind, payload: dict[str, Any], ca
         restriction = LandRestriction.model_validate(payload["restriction"])
         result = await connector.lift_parcel_restriction(restriction, DecisionRef.model_validate(payload["lift"]),
                                                          call)
+    elif kind is CommandKind.PAYOUT_BATCH:
+        result = await deliver_batch(records_of(connector), connector, payload, call)
     else:
         result = await connector.send_for_supervision(Decision.model_validate(payload["decision"]), case_ref, call)
     return result
+
+
+def records_of(connector: Any) -> Database:
+    """The hub's database, for kinds whose outcome also feeds records of their own (a payout's transfers, a
+    notification's events). deliver() is handed no Services; the connector's message log writes to the
+    database the composition root built for this process, so that one is used."""
+    db: Database = connector.ctx.recorder.log.db
+    return db
