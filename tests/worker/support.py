@@ -30,7 +30,7 @@ def with_services(settings: Settings, fn: Callable[[Services], Awaitable[T]]) ->
     return asyncio.run(main())
 
 
-async def until(condition: Callable[[], Awaitable[bool] | bool], timeout_s: float = 10.0, what: str = "") -> None:
+async def until(condition: Callable[[], Awaitable[bool] | bool], timeout_s: float = 30.0, what: str = "") -> None:
     """Wait for a condition another process (or task) makes true; fail the test after timeout_s."""
     deadline = time.monotonic() + timeout_s
     while True:

@@ -41,11 +41,12 @@ def _log_tail(settings: Settings) -> str:
     return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
 
-def _wait(settings: Settings, condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
+def _wait(settings: Settings, condition: Callable[[], bool], what: str, state: Callable[[], object]) -> None:
+    # Long enough for a machine where a worker takes many seconds to start; a quiet one needs a few.
+    deadline = time.monotonic() + 120
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}; workers said:\n"
+            raise AssertionError(f"timed out waiting for {what}; state: {state()}; workers said:\n"
                                  + _log_tail(settings))
         time.sleep(0.01)
 
@@ -91,26 +92,31 @@ def test_kill_9_loses_nothing_and_repeats_only_what_was_in_flight(settings: Sett
     def held_by(consumer: str) -> int:
         return len(r.xpending_range(queue.key, queue.group, "-", "+", 100, consumername=consumer))
 
+    def state() -> dict[str, object]:
+        return {"done": done(), "open": r.xlen(queue.key), "pending": r.xpending(queue.key, queue.group),
+                "workers": {c: {k: beat_of(c).get(k) for k in ("pid", "counters", "queues")}
+                            for c in ("crash-a", "crash-b", "crash-b2")}}
+
     try:
         queue.enqueue_many_sync(r, [{"run": run, "n": str(i)} for i in range(ENTRIES)])
         with _workers(settings) as start:
             first, second = start("crash-a"), start("crash-b")
             held_at_kills = []
-            _wait(settings, lambda: done() >= 40 and held_by("crash-a") > 0, 60, "40 entries done, crash-a busy")
+            _wait(settings, lambda: done() >= 40 and held_by("crash-a") > 0, "40 entries done, crash-a busy", state)
             first.send_signal(signal.SIGKILL)
             first.wait()
             held_at_kills.append(held_by("crash-a"))
             # Back under its name: it takes back at start what it still holds, unless crash-b took that over
             # first (a start slower than the lease, on a loaded machine): either way nothing waits for long.
             restarted = start("crash-a")
-            _wait(settings, lambda: done() >= 100 and held_by("crash-b") > 0, 60, "100 entries done, crash-b busy")
+            _wait(settings, lambda: done() >= 100 and held_by("crash-b") > 0, "100 entries done, crash-b busy", state)
             second.send_signal(signal.SIGKILL)
             second.wait()
             held_at_kills.append(held_by("crash-b"))
             # A new name: crash-b's entries wait out their lease, then a live worker takes them over.
             replacement = start("crash-b2")
-            _wait(settings, lambda: done() == ENTRIES and r.xlen(queue.key) == 0, 60,
-                  "every entry done and acknowledged")
+            _wait(settings, lambda: done() == ENTRIES and r.xlen(queue.key) == 0, "every entry done and acknowledged",
+                  state)
             # A live worker whose event loop stalled past its lease loses entries to the others: those
             # repeats are not the kills', and the workers count them.
             lost_leases = sum(beat_of(c).get("counters", {}).get("lost_leases", 0) for c in ("crash-a", "crash-b2"))
