@@ -15,7 +15,6 @@ replayable with ``thads-hub dlq replay commands``.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from hub.bootstrap import Services
@@ -55,7 +54,7 @@ class CommandHandler(QueueHandler):
     async def handle(self, entry: Entry) -> None:
         command_id = uuid.UUID(entry.fields["command"])
         try:
-            claimed = await asyncio.to_thread(self.records.claim, command_id, entry.id)
+            claimed = await self.records.claim(command_id, entry.id)
         except Busy as exc:
             raise RetryLater(str(exc)) from None
         if claimed is None:
@@ -65,7 +64,7 @@ class CommandHandler(QueueHandler):
         except Exception as exc:
             await self._failed(claimed, entry, exc)
             raise
-        await asyncio.to_thread(self.records.acknowledge, claimed.id, entry.id, receipt)
+        await self.records.acknowledge(claimed.id, entry.id, receipt)
 
     async def _deliver(self, claimed: Claimed) -> AgencyReceipt:
         try:
@@ -81,11 +80,11 @@ class CommandHandler(QueueHandler):
     async def _failed(self, claimed: Claimed, entry: Entry, exc: Exception) -> None:
         code, detail = _code(exc), _detail(exc)
         if is_permanent(exc):
-            await asyncio.to_thread(self.records.end, claimed.id, entry.id, CommandStatus.FAILED, code, detail)
+            await self.records.end(claimed.id, entry.id, CommandStatus.FAILED, code, detail)
             raise Reject(f"command {claimed.id} failed: {code}: {detail}") from exc
         if entry.deliveries >= self.max_attempts:
-            await asyncio.to_thread(self.records.end, claimed.id, entry.id, CommandStatus.DEAD_LETTERED, code,
-                                    f"gave up after {entry.deliveries} attempts; last: {detail}")
+            await self.records.end(claimed.id, entry.id, CommandStatus.DEAD_LETTERED, code,
+                                   f"gave up after {entry.deliveries} attempts; last: {detail}")
         else:
-            await asyncio.to_thread(self.records.give_back, claimed.id, entry.id, code,
-                                    f"attempt {claimed.attempt} failed: {detail}; will retry")
+            await self.records.give_back(claimed.id, entry.id, code, f"attempt {claimed.attempt} failed: {detail}; "
+                                         "will retry")
