@@ -97,3 +97,13 @@ ensure_xmlsec1() {  # the independent XML-DSig implementation the interop tests 
   fi
   command -v xmlsec1 >/dev/null 2>&1 || die "xmlsec1 is needed by the signature interop tests (Debian: apt-get install xmlsec1; macOS: brew install libxmlsec1)."
 }
+
+ensure_chromium() {  # the operations page test drives the system's chromium through playwright (no download)
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 && return 0
+  if can_install_debian; then
+    say "installing chromium for the operations page test (apt-get install chromium)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || true
+  fi
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+    die "chromium is needed by the operations page test (Debian: apt-get install chromium; Ubuntu: the chromium snap or package)."
+}

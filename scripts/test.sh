@@ -10,6 +10,7 @@ export THADS_TEST_DATABASE_URL="${THADS_TEST_DATABASE_URL:-postgresql+psycopg://
 ensure_redis "$THADS_TEST_REDIS_URL" required
 ensure_postgres "$THADS_TEST_DATABASE_URL"
 ensure_xmlsec1
+ensure_chromium
 say "ruff"; "$VENV/bin/ruff" check hub adapters connectors mappings sandbox_mocks tests bench
 say "mypy"; "$VENV/bin/mypy" hub adapters connectors mappings sandbox_mocks
 say "pytest"; exec "$VENV/bin/python" -m pytest -q "$@"

@@ -18,6 +18,7 @@ from hub.api import (
     routes_commands,
     routes_deadlines,
     routes_identifiers,
+    routes_ops,
     routes_inbound,
     routes_judgments,
     routes_receipts,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(routes_deadlines.router)
     app.include_router(routes_verifications.router)
     app.include_router(routes_batches.router)
+    app.include_router(routes_ops.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_judgments.router)
     app.include_router(routes_receipts.router)

@@ -17,6 +17,7 @@ from adapters.envelope import EnvelopeFields
 from adapters.refusal import Refusal
 from hub.audit.group_commit import GroupCommitter
 from hub.audit.log import Direction, LogRecord, MessageLog, Outcome
+from hub.ops.metrics import observe_exchange
 
 
 @dataclass
@@ -57,6 +58,9 @@ def _close(ex: Exchange, started: float, error: BaseException | None) -> list[Lo
                                     operation=ex.operation, service=ex.service,
                                     subject_person_id=ex.subject_person_id, outcome=outcome, error_code=code))
     ex.records[-1].latency_ms = latency
+    last = ex.records[-1]
+    observe_exchange(ex.direction, ex.agency, ex.operation, last.outcome, last.error_code,
+                     time.perf_counter() - started)
     return ex.records
 
 

@@ -30,6 +30,7 @@ from tenacity.stop import stop_base
 
 from hub.agencies import AgencyConfig
 from hub.errors import AgencyError, AgencyTimeout
+from hub.ops.metrics import RETRIES
 from hub.resilience.breaker import ADMIT_LUA, CircuitBreaker
 from hub.resilience.context import CallContext
 from hub.resilience.rate_limit import GCRA_LUA, RateLimiter
@@ -91,6 +92,8 @@ class AgencyGuard:
             retry=retry_if_exception(_is_transient), reraise=True)
         async for attempt in retrying:
             with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    RETRIES.labels(self.agency_id).inc()
                 return await self._once(fn, ctx)
         raise AssertionError("unreachable: tenacity either returns or re-raises")
 

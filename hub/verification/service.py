@@ -29,6 +29,7 @@ from hub.clients import ApiClient
 from hub.connectors_runtime import ConnectorSet
 from hub.errors import HubError, NotFound
 from hub.model.verification import VerificationReport, VerificationRequest, VerificationScope
+from hub.ops.metrics import VERIFICATIONS
 from hub.store.database import Database
 from hub.store.tables import message_log, verification_jobs
 from hub.store.timestamps import as_utc, utc_now
@@ -126,6 +127,7 @@ class VerificationService:
     async def _store(self, job_id: uuid.UUID, req: VerificationRequest, client: ApiClient,
                      verified: Verified) -> VerificationReport:
         report = verified.report.model_copy(update={"id": job_id})
+        VERIFICATIONS.labels(report.completeness.value).inc()
         await asyncio.to_thread(self._finish, job_id, req, verified, client, report)
         return report
 

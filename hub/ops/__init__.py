@@ -1,0 +1,1 @@
+"""Operations: metrics, the state operators watch, and the operations page."""
