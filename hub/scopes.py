@@ -13,4 +13,6 @@ SCOPES: dict[str, str] = {
     "command:freeze": "Freeze and release bank accounts (each freeze's decision is copied to the procuracy).",
     "command:land": "Register and lift restrictions on land use rights at the land registry.",
     "command:procuracy": "Send decisions to the procuracy for supervision.",
+    "command:notify": "Notify parties of documents (VNeID with consent, else registered mail) and read the outcome.",
+    "command:payout": "Pay creditors pro rata by bank transfer (bulk payouts) and re-send rejected transfers.",
 }

@@ -18,9 +18,10 @@ from hub.api import (
     routes_commands,
     routes_deadlines,
     routes_identifiers,
-    routes_ops,
     routes_inbound,
     routes_judgments,
+    routes_ops,
+    routes_payouts,
     routes_receipts,
     routes_system,
     routes_verifications,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(routes_receipts.router)
     app.include_router(routes_inbound.router)
     app.include_router(routes_commands.router)
+    app.include_router(routes_payouts.router)
     openapi.install(app, routes_verifications.extra_schemas())
     return app
 
