@@ -174,6 +174,7 @@ def _mount_subcommands() -> None:
     from hub.audit.cli import audit_app
     from hub.batches.cli import verify_batch
     from hub.deadlines.cli import deadlines_app
+    from hub.demo.cli import demo
     from hub.sandbox_cli import sandbox, sandbox_push
     from hub.trust.cli import pki_app, sign, verify
     from hub.worker.cli import mount_worker_commands
@@ -187,6 +188,7 @@ def _mount_subcommands() -> None:
     app.command("sandbox-push")(sandbox_push)
     app.command("agencies")(agencies)
     app.command("verify-batch")(verify_batch)
+    app.command("demo")(demo)
     mount_worker_commands(app)
 
 
