@@ -20,8 +20,10 @@ from hub.api import (
     routes_identifiers,
     routes_inbound,
     routes_judgments,
+    routes_notifications,
     routes_ops,
     routes_payouts,
+    routes_postal_events,
     routes_receipts,
     routes_system,
     routes_verifications,
@@ -79,6 +81,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(routes_inbound.router)
     app.include_router(routes_commands.router)
     app.include_router(routes_payouts.router)
+    app.include_router(routes_notifications.router)
+    app.include_router(routes_postal_events.router)
     openapi.install(app, routes_verifications.extra_schemas())
     return app
 

@@ -17,6 +17,7 @@ from hub.connector import (
 from hub.errors import HubError
 from hub.model.decisions import AgencyReceipt, Decision, DecisionRef
 from hub.model.measures import AccountFreeze, LandRestriction
+from hub.notifications.delivery import deliver_notification
 from hub.payouts.delivery import deliver_batch
 from hub.resilience.context import CallContext
 from hub.store.database import Database
@@ -70,6 +71,8 @@ async def deliver(connector: Any, kind: CommandKind, payload: dict[str, Any], ca
                                                          call)
     elif kind is CommandKind.PAYOUT_BATCH:
         result = await deliver_batch(records_of(connector), connector, payload, call)
+    elif kind in (CommandKind.NOTIFICATION_VNEID, CommandKind.NOTIFICATION_LETTER):
+        result = await deliver_notification(records_of(connector), connector, kind, payload, call)
     else:
         result = await connector.send_for_supervision(Decision.model_validate(payload["decision"]), case_ref, call)
     return result

@@ -433,10 +433,10 @@ notifications = Table(
     Column("policy", String(32), nullable=False),  # the channel policy applied
     Column("deadline", JSON, nullable=False),
     Column("due_by", Date, nullable=False),
+    Column("channels", JSON, nullable=False),  # the channels tried, in order (a fallback letter is added)
     Column("status", String(16), nullable=False),
     Column("channel", String(16)),  # the channel that delivered it, or returned it
     Column("tracking_number", String(13)),
-    Column("postal_sequence", Integer),  # the latest journey step applied (later ones win, earlier ones wait)
     Column("delivered_at", DateTime(timezone=True)),
     Column("returned_reason", String(300)),
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -39,6 +39,8 @@ SCOPES = ["command:notify", "command:payout"]
 
 
 class OutboundRig(Rig):
+    mocks: dict[str, Any]  # the sandbox's agencies, in this process: tests may turn their knobs
+
     def get(self, path: str, **params: Any) -> Any:
         r = httpx.get(f"{self.url}{path}", params=params, headers=self.auth, timeout=30)
         assert r.status_code == 200, r.text
@@ -70,7 +72,8 @@ def make_outbound_rig(tmp: Path, db_url: str, redis_prefix: str, *, seed: int, c
     hub = ServedApp(create_app(settings))  # its port now, so that the sandbox knows where to push
     config = SandboxConfig(key_dir=tmp / "pki", seed=seed, citizens=citizens, hub_url=hub.url,
                            postal_hmac_secret=POSTAL_HMAC)
-    with ServedApp(create_sandbox_app(config, world)) as sandbox:
+    sandbox_app = create_sandbox_app(config, world)
+    with ServedApp(sandbox_app) as sandbox:
         full = sandbox_agencies_config(sandbox.url, tmp / "pki", population_client_id="thads-hub",
                                        population_client_secret="sandbox-secret",
                                        postal_api_key="sandbox-postal-key", postal_hmac_secret=POSTAL_HMAC)
@@ -84,6 +87,8 @@ def make_outbound_rig(tmp: Path, db_url: str, redis_prefix: str, *, seed: int, c
                "THADS_REDIS_URL": REDIS_URL, "THADS_REDIS_KEY_PREFIX": prefix, "THADS_CHECKPOINT_SECONDS": "0"}
         try:
             with hub:
-                yield OutboundRig(hub.url, sandbox.url, world, db, key, env, tmp, settings)
+                made = OutboundRig(hub.url, sandbox.url, world, db, key, env, tmp, settings)
+                made.mocks = sandbox_app.state.agencies
+                yield made
         finally:
             db.dispose()

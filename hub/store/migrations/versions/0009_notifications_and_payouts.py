@@ -2,7 +2,7 @@
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-11-23 08:52:56.159244
+Create Date: 2026-11-23 09:07:21.268327
 """
 from __future__ import annotations
 
@@ -31,10 +31,10 @@ def upgrade() -> None:
     sa.Column('policy', sa.String(length=32), nullable=False),
     sa.Column('deadline', sa.JSON(), nullable=False),
     sa.Column('due_by', sa.Date(), nullable=False),
+    sa.Column('channels', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=True),
     sa.Column('tracking_number', sa.String(length=13), nullable=True),
-    sa.Column('postal_sequence', sa.Integer(), nullable=True),
     sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('returned_reason', sa.String(length=300), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
