@@ -13,7 +13,7 @@ import asyncio
 from importlib.resources import files
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import select
@@ -59,7 +59,8 @@ async def ops_page() -> HTMLResponse:
 @router.get("/v1/audit/log/{partition}/{seq}", summary="One message-log entry (metadata: who, what, for which "
             "case, outcome, hashes; the subject masked)", responses=problem_responses("NOT_FOUND", "AUTH_REQUIRED",
                                                                                        "SCOPE_MISSING"))
-async def log_entry(partition: int, seq: int, request: Request,
+async def log_entry(request: Request, partition: int = Path(ge=0, le=10_000),
+                    seq: int = Path(ge=1, le=2**62),
                     _: ApiClient = Depends(require_scopes("audit:read"))) -> dict[str, Any]:
     def read() -> dict[str, Any]:
         with request.app.state.services.db.engine.connect() as conn:

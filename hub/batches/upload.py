@@ -68,13 +68,16 @@ def _rows(body: bytes, fmt: str) -> list[tuple[int, Any]]:
     except UnicodeDecodeError:
         raise HubError("the upload is not UTF-8", code="REQUEST_INVALID", rule="encoding") from None
     if fmt == "csv":
-        reader = csv.DictReader(io.StringIO(text))
-        missing = {"person_id", "case_ref"} - set(reader.fieldnames or ())
-        if missing:
-            raise HubError(f"the CSV header must name {', '.join(sorted(missing))} (columns: "
-                           f"{', '.join(CSV_COLUMNS)})", code="REQUEST_INVALID", rule="csv_header")
-        return [(reader.line_num, {k: (v or "").strip() for k, v in row.items() if k is not None})
-                for row in reader]
+        try:
+            reader = csv.DictReader(io.StringIO(text, newline=""))
+            missing = {"person_id", "case_ref"} - set(reader.fieldnames or ())
+            if missing:
+                raise HubError(f"the CSV header must name {', '.join(sorted(missing))} (columns: "
+                               f"{', '.join(CSV_COLUMNS)})", code="REQUEST_INVALID", rule="csv_header")
+            return [(reader.line_num, {k: (v or "").strip() if isinstance(v, str) else v
+                                       for k, v in row.items() if k is not None}) for row in reader]
+        except csv.Error as exc:  # a NUL byte, a stray carriage return in an unquoted field...
+            raise HubError(f"the CSV cannot be read: {exc}", code="REQUEST_INVALID", rule="csv_syntax") from None
     rows: list[tuple[int, Any]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
