@@ -248,6 +248,7 @@ class Story:
         own_banks = {a.bank_bin for a in self.world.accounts_of(debtor.world_id) if a.status == "active"}
         slow_bin = next((b for b in reversed(SANDBOX_BANK_BINS) if b not in own_banks), SANDBOX_BANK_BINS[-1])
         slow = f"bank-{slow_bin}"
+        mark = self.mocks.mark([slow])
         self.mocks.faults(slow, latency_ms=SLOW_MS, latency_sigma=0)
         s.say(f"sandbox: {slow} answers after {SLOW_MS} ms (PUT /banks/{slow_bin}/_admin/faults); "
               f"the request's deadline is {DEADLINE_MS} ms")
@@ -269,6 +270,14 @@ class Story:
                          sources={a: src["status"] for a, src in sources.items()}, accounts=len(accounts),
                          parcels=len(parcels))
         self.state["accounts"], self.state["parcels"] = accounts, parcels
+        self.state["residence"] = next((src["residence"] for src in report["sources"] if src.get("residence")), None)
+        # The slow bank still answers, after the report was given: wait for it, so that its late request is
+        # counted in this step and not in the next one.
+        late = self.wait_for(f"{slow} answering late", lambda: self.mocks.since(mark)[slow]["received"],
+                             SLOW_MS / 1000 + 15)
+        took = [dt.datetime.fromisoformat(r["at"]) - dt.datetime.fromisoformat(r["arrived_at"]) for r in late]
+        s.say(f"{slow} answered the hub {max(took).total_seconds():.1f} s after the request arrived, "
+              "when the report had been given")
         expect(report["completeness"] != "complete", "the report is complete although a bank was slow")
         expect(sources.get(slow, {}).get("status") == "timed_out", f"{slow} is not reported timed out")
 
@@ -276,7 +285,38 @@ class Story:
     def notification(self, s: StepResult) -> None:
         if not self.offers("/v1/notifications"):
             raise Skipped("this hub has no notifications API yet (POST /v1/notifications, issue #11)")
-        raise Skipped("the notifications API is there, but this demo does not drive it yet")
+        debtor, residence = self.cast.debtor, self.state.get("residence")
+        if not residence or not residence.get("province_code"):
+            raise Skipped("the population database gave no residence with a province to send a letter to")
+        office, _ = self.organs()
+        number = _decision_number()
+        made = self.post("/v1/notifications", {
+            **self.accountable(), "office": office,
+            "recipient": {"name": debtor.name_as_written, "person_id": debtor.person_id_as_written,
+                          "address": {k: residence.get(k) for k in ("original_text", "province_code", "commune",
+                                                                      "street")}},
+            "document": {"ref": f"{number}/QĐ-CCTHADS", "kind": "enforcement_decision",
+                         "title": f"Quyết định số {number}/QĐ-CCTHADS về thi hành án",
+                         "issued_on": dt.date.today().isoformat()}})
+        s.say(f"notification {made['reference']}: mode {made['mode']}, due by {made['due_by']}")
+
+        def closed() -> dict[str, Any] | None:
+            view: dict[str, Any] = self.get(f"/v1/notifications/{made['id']}")
+            return view if view["status"] in ("delivered", "returned") else None
+
+        view = self.wait_for("notification delivered or returned", closed, 90)
+        for event in view["events"]:
+            why = f" ({event['reason']})" if event.get("reason") else ""
+            s.say(f"{event['channel']:<7} {event['status']:<10} from {event['source']}{why}")
+        s.say(f"→ {view['status']} by {view['channel']}"
+              + (f", letter {view['tracking_number']}" if view.get("tracking_number") else "")
+              + f"; deadline {view['deadline_state']}")
+        s.figures.update(notification_id=made["id"], status=view["status"], channel=view["channel"],
+                         channels=view["channels"], tracking_number=view.get("tracking_number"),
+                         events=[[e["channel"], e["status"], e["source"]] for e in view["events"]])
+        refused = [e for e in view["events"] if e["channel"] == "vneid" and e["status"] == "refused"]
+        expect(bool(refused), "VNeID did not refuse the notice (the debtor has not consented)")
+        expect(view["channel"] == "postal", f"the notice was closed by {view['channel']}, not by the letter")
 
     # --- 4 ----------------------------------------------------------------------------------------
     def _ended(self, ids: Sequence[str], timeout_s: float = 90) -> list[dict[str, Any]]:
