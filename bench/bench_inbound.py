@@ -208,7 +208,7 @@ def restart_scenario(work: Path, key_dir: Path, count: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--count", type=int, default=2000, help="0: skip the throughput run")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--restart-count", type=int, default=0, help="0: skip the restart scenario")
     args = parser.parse_args()
@@ -216,11 +216,15 @@ def main() -> None:
         work = Path(tmp)
         key_dir = work / "pki"
         init_pki(key_dir, sandbox_agencies())
-        result: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-                                  "throughput": throughput(work, key_dir, args.count, args.concurrency)}
+        result: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                                              "load_average": os.getloadavg()}}
+        if args.count:
+            result["throughput"] = throughput(work, key_dir, args.count, args.concurrency)
+            print(json.dumps(result, ensure_ascii=False, indent=2), flush=True)
         if args.restart_count:
-            result["restart"] = restart_scenario(work, key_dir, args.restart_count)
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+            result = {"restart": restart_scenario(work, key_dir, args.restart_count),
+                      "load_average_after": os.getloadavg()}
+            print(json.dumps(result, ensure_ascii=False, indent=2), flush=True)
 
 
 if __name__ == "__main__":

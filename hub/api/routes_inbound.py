@@ -10,22 +10,23 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from adapters import soap_envelope
 from adapters.refusal import Refusal
+from hub.api.problems import problem_responses
 from hub.connector import JudgmentIntake
 from hub.errors import HubError, NotFound
 from hub.inbound.bank import route_for as bank_route_for
 from hub.inbound.desk import Desk, intake_capability
 from hub.inbound.judgments import AGENCY, REST_ROUTE, SOAP_ROUTE
 from hub.inbound.procuracy import ROUTE as PROCURACY_ROUTE
-from hub.inbound.reception import Reply, Route, read_bounded
+from hub.inbound.reception import Reply, Route, precheck, read_bounded
 from hub.inbound.service import InboundService, build_inbound
 
 router = APIRouter(tags=["inbound"])
 
-_BIN = re.compile(r"^[0-9]{6}$")
 _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}\.xsd$")
 _SCHEMA_LOCATION = re.compile(r'schemaLocation="(?:\.\./)+court/contracts/')
 
@@ -50,8 +51,10 @@ async def _desk_call(request: Request, pick: Callable[[InboundService], Desk], r
                      version: str | None = None) -> Response:
     try:
         service = inbound(request)
-    except HubError as exc:  # no hub key yet: nothing can be verified or signed
+    except HubError as exc:  # no hub key yet: nothing can be signed, so nothing is taken in
+        data = await read_bounded(request)
         if route.channel == "rest":
+            precheck(data)  # what any hub refuses (junk, a DOCTYPE, no envelope) is still refused with its code
             raise
         return Response(soap_envelope.fault_for(version or "1.2", exc.code, exc.detail, sender=False, rule=exc.rule),
                         status_code=500, media_type=soap_envelope.content_type_for(version or "1.2"))
@@ -64,12 +67,21 @@ async def _desk_call(request: Request, pick: Callable[[InboundService], Desk], r
     return _response(await desk.submit(data, route, version, context))
 
 
+_PUSHED_XML = {"requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}}
+_PUSH_REFUSALS = problem_responses(
+    "XML_MALFORMED", "XML_FORBIDDEN_CONSTRUCT", "XML_TOO_LARGE", "SCHEMA_INVALID", "SIGNATURE_INVALID",
+    "CERT_WRONG_AGENCY", "REPLAY", "REQUEST_INVALID", "DEPENDENCY_UNAVAILABLE")
+_ACCEPTED: dict[int | str, dict[str, Any]] = {200: {"description": "The hub-signed acknowledgment envelope.",
+                   "content": {"application/xml": {"schema": {"type": "string"}}}}}
+
+
 @router.post("/soap/court", include_in_schema=False)
 async def submit_judgment_soap(request: Request) -> Response:
     return await _desk_call(request, lambda s: s.judgments, SOAP_ROUTE, _soap_version(request))
 
 
-@router.post("/v1/inbound/judgments", summary="A court pushes a judgment (signed envelope, application/xml)",
+@router.post("/v1/inbound/judgments", openapi_extra=_PUSHED_XML, responses={**_ACCEPTED, **_PUSH_REFUSALS},
+             summary="A court pushes a judgment (signed envelope, application/xml)",
              description="The same court-signed THADS envelope as SubmitJudgment carries, without SOAP. The answer "
                          "is the hub-signed envelope holding the court's receipt (ba:BienNhanBanAn); a refusal is "
                          "problem+json signed by the hub as a detached JWS in X-JWS-Signature.")
@@ -77,7 +89,8 @@ async def submit_judgment_rest(request: Request) -> Response:
     return await _desk_call(request, lambda s: s.judgments, REST_ROUTE)
 
 
-@router.post("/v1/inbound/procuracy", summary="The procuracy pushes a protest or recommendation (edXML)",
+@router.post("/v1/inbound/procuracy", openapi_extra=_PUSHED_XML, responses={**_ACCEPTED, **_PUSH_REFUSALS},
+             summary="The procuracy pushes a protest or recommendation (edXML)",
              description="A procuracy-signed THADS envelope (Operation GuiKhangNghi or GuiKienNghi) holding the edXML "
                          "document. The answer is a hub-signed envelope holding ack:Acknowledgment; the same document "
                          "again (same edXML DocumentId) is answered as a duplicate and stored once.")
@@ -85,12 +98,13 @@ async def procuracy_action(request: Request) -> Response:
     return await _desk_call(request, lambda s: s.procuracy, PROCURACY_ROUTE)
 
 
-@router.post("/v1/inbound/banks/{bank_bin}/events", summary="A bank pushes a freeze confirmation or a credit advice",
+@router.post("/v1/inbound/banks/{bank_bin}/events", openapi_extra=_PUSHED_XML,
+             responses={**_ACCEPTED, **_PUSH_REFUSALS},
+             summary="A bank pushes a freeze confirmation or a credit advice",
              description="A bank-signed envelope (Operation XacNhanPhongToa or BaoCo), signed by bank-<BIN> of the "
                          "path. A credit advice whose note names a case the hub took in issues that case's receipt.")
-async def bank_event(bank_bin: str, request: Request) -> Response:
-    if not _BIN.fullmatch(bank_bin):
-        raise NotFound(f"no bank {bank_bin}")
+async def bank_event(request: Request,
+                     bank_bin: str = PathParam(pattern=r"^[0-9]{6}$", description="The bank's BIN.")) -> Response:
     return await _desk_call(request, lambda s: s.banks, bank_route_for(bank_bin))
 
 

@@ -34,7 +34,7 @@ class SubscriptionRequest(BaseModel):
                         "An empty `items` means nothing new yet: ask again later with the same cursor.",
             responses={**problem_responses("AUTH_REQUIRED", "REQUEST_INVALID")})
 async def judgments_feed(request: Request, client: ApiClient = Depends(current_client),
-                         after: int = Query(0, ge=0, description="The `next` of the previous page."),
+                         after: int = Query(0, ge=0, le=2**62, description="The `next` of the previous page."),
                          limit: int = Query(100, ge=1, le=feed.MAX_PAGE)) -> dict[str, Any]:
     records = await asyncio.to_thread(feed.page, _db(request), after, limit)
     items = [r.model_dump(mode="json") for r in records]

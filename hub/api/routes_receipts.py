@@ -38,8 +38,9 @@ async def get_receipt(receipt_id: UUID, request: Request,
 @router.get("/v1/receipts/{receipt_id}/verify", summary="Is this receipt genuine? (public)",
             description="What the receipt's QR code opens. Answers the receipt's number, office, case, amount and "
                         "the payer's initials, and whether the hub's signature over its record still holds.",
-            responses={**problem_responses("NOT_FOUND")})
+            responses={**problem_responses("NOT_FOUND", "DEPENDENCY_UNAVAILABLE")})
 async def verify_receipt(receipt_id: UUID, request: Request) -> dict[str, Any]:
+    await asyncio.to_thread(stored, _db(request), receipt_id)  # an unknown id is a 404 whatever else is missing
     return await asyncio.to_thread(check, _db(request), inbound(request).verifier, receipt_id)
 
 

@@ -33,6 +33,7 @@ from adapters.envelope import EnvelopeSigner, EnvelopeVerifier, VerifiedEnvelope
 from adapters.jws_envelope import JwsSigner
 from adapters.refusal import Refusal
 from adapters.xml_hardened import DEFAULT_LIMITS, XmlLimits, parse_xml
+from adapters.xsd import ENVELOPE_XSD, CompiledSchema
 from hub.errors import REGISTRY, HubError, problem_type_uri
 from hub.inbound.acks import AnswerTo, ack_document, answer, answer_fields, raw_hash
 from hub.inbound.intake_store import SeenMessage, find_message
@@ -84,6 +85,14 @@ class Arrival:
         h = self.verified.header
         return AnswerTo(agency=h.from_agency, service=h.service, operation=h.operation, message_id=h.message_id,
                         request_hash=self.verified.envelope_hash)
+
+
+def precheck(data: bytes) -> None:
+    """Steps 2 and 3 for the envelope alone: what any hub refuses, even one that cannot verify or sign yet."""
+    tree = parse_xml(data)
+    if tree.tag != f"{{{ENV_NS}}}Envelope":
+        raise Refusal(f"expected env:Envelope, got {tree.tag}", code="SCHEMA_INVALID", rule="root_element")
+    CompiledSchema.load(ENVELOPE_XSD).validate(tree)
 
 
 def blind_answer(data: bytes, route: Route) -> AnswerTo:

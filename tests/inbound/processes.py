@@ -30,7 +30,7 @@ def hub_env(settings: Settings) -> dict[str, str]:
             "THADS_CHECKPOINT_SECONDS": "0"}
 
 
-def wait_ready(url: str, timeout_s: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_ready(url: str, timeout_s: float = 90.0, proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -49,10 +49,10 @@ class Process:
         self.argv, self.env, self.ready_url, self.log = argv, env, ready_url, log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Process:
+    def start(self, timeout_s: float = 90.0) -> Process:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(self.argv, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-        wait_ready(self.ready_url, proc=self.proc)
+        wait_ready(self.ready_url, timeout_s, proc=self.proc)
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
@@ -84,7 +84,7 @@ def subscriber_process(port: int, out: Path, key_dir: Path, log: Path, fail_shar
 class WorkerThread:
     """A worker delivering webhooks (and relaying the outbox) on its own event loop in a thread."""
 
-    def __init__(self, settings: Settings, *, lease_s: float = 1.0) -> None:
+    def __init__(self, settings: Settings, *, lease_s: float = 2.0) -> None:
         self.settings, self.lease_s = settings, lease_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker: Worker | None = None
