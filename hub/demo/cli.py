@@ -130,6 +130,7 @@ def _run(children: Children, data_dir: Path, told: list[int], *, host: str, port
     ok = all(r.status != "failed" for r in results)
     report = {"ok": ok, "hub": hub_url, "sandbox": sandbox_url, "data_dir": str(data_dir.resolve()),
               "case_ref": story.case_ref, "case_id": story.case_id, "audit": audit,
+              "children": {c.name: c.proc.pid for c in children.started if c.proc is not None},
               "steps": [r.as_json() for r in results]}
     if summary is not None:
         summary.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
