@@ -123,10 +123,14 @@ class ReconcilePoller:
         return self.last
 
     async def run(self, stopping: asyncio.Event) -> None:
+        # The first poll waits one interval: pushes that arrive as a worker starts are not raced, and a worker
+        # restarted in a loop does not hammer the court.
         while not stopping.is_set():
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.interval_s)
+            if stopping.is_set():
+                return
             try:
                 await self.poll_once()
             except Exception as exc:  # the court or the store away: the next interval tries again
                 log.warning("reconciliation poll failed: %s", exc)
-            with suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), self.interval_s)
