@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from hub.api.problems import problem_responses
 from hub.audit.recorder import ExchangeRecorder
@@ -14,6 +15,16 @@ from hub.errors import HubError
 from hub.notifications.postal_events import MAX_BODY, PostalEventDesk
 
 router = APIRouter(tags=["inbound"])
+
+
+class EventTaken(BaseModel):
+    event_id: str = Field(description="VNPost's maSuKien.")
+    effect: str = Field(description="applied, stale (kept, changes nothing: late or out of order), duplicate (taken "
+                        "before), unmatched (names no letter of this hub; kept).")
+
+
+class PostalEventsTaken(BaseModel):
+    events: list[EventTaken]
 
 
 def _desk(request: Request) -> PostalEventDesk:
@@ -49,8 +60,10 @@ async def _body(request: Request) -> bytes:
                          "minutes). Each event is taken once by its maSuKien; out-of-order events are kept without "
                          "undoing a later one. The answer names each event's effect: applied, stale, duplicate or "
                          "unmatched.",
-             responses=problem_responses("SIGNATURE_INVALID", "REQUEST_INVALID", "BODY_TOO_LARGE",
-                                         "DEPENDENCY_UNAVAILABLE"))
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"type": "object", "description": "su-kien.schema.json of VNPost's contract."}}}}},
+             response_model=PostalEventsTaken,
+             responses=problem_responses("SIGNATURE_INVALID", "REQUEST_INVALID", "BODY_TOO_LARGE"))
 async def postal_events(request: Request) -> Any:
     body = await _body(request)
     answer = await _desk(request).receive(body, request.headers)

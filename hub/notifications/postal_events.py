@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.audit.recorder import ExchangeRecorder
 from hub.connector import PostalEventIntake, PushedDeliveryEvent
+from hub.errors import HubError
 from hub.inbound.desk import intake_capability
 from hub.notifications.records import DUPLICATE, Event, add_event, add_unmatched, lock
 from hub.store.database import Database
@@ -29,6 +30,16 @@ from hub.store.tables import notifications
 AGENCY = "postal"
 OPERATION = "SuKienBuuGui"
 MAX_BODY = 64 * 1024  # one event is well under 2 KB
+
+
+def _json_object(body: bytes) -> None:
+    """Junk is refused as such before anything else, whoever sent it."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise HubError("an event is one JSON object", code="REQUEST_INVALID", rule="json_object")
 
 
 def _event(pushed: PushedDeliveryEvent) -> Event:
@@ -47,13 +58,22 @@ class PostalEventDesk:
         """The answer to the operator: each event's id and what it did (applied, stale, duplicate, unmatched)."""
         async with self.recorder.exchange_async("inbound", AGENCY, OPERATION, service=AGENCY) as ex:
             ex.request(body)
-            connector = intake_capability(self.connectors, AGENCY, PostalEventIntake)
-            pushed = connector.events_from_webhook(body, headers)
+            _json_object(body)
+            pushed = self._operator().events_from_webhook(body, headers)
             effects = await asyncio.to_thread(self._take, pushed)
             answer = {"events": [{"event_id": p.event_id, "effect": effect} for p, effect in
                                  zip(pushed, effects, strict=True)]}
             ex.response(json.dumps(answer).encode())
             return answer
+
+    def _operator(self) -> PostalEventIntake:
+        try:
+            connector: PostalEventIntake = intake_capability(self.connectors, AGENCY, PostalEventIntake)
+        except HubError as exc:
+            # Without the postal connector the hub holds no secret to check the operator's HMAC with: like
+            # a missing secret, nothing pushed can be authenticated.
+            raise HubError(exc.detail, code="SIGNATURE_INVALID", rule="sender_not_configured") from None
+        return connector
 
     def _take(self, pushed: list[PushedDeliveryEvent]) -> list[str]:
         effects = []
