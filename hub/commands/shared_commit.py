@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Executable
 
 from hub.store.database import Database
 
@@ -23,7 +23,26 @@ log = logging.getLogger("thads.commands")
 
 MAX_BATCH = 200
 
-Write = Callable[[Connection], Any]
+
+
+class Tx:
+    """The shared transaction as a write sees it: its connection, and inserts deferred to the end of the
+    transaction, where each statement runs once for all the rows the writes gave it (one executemany)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._deferred: dict[Executable, list[dict[str, Any]]] = {}
+
+    def insert_later(self, statement: Executable, row: dict[str, Any]) -> None:
+        self._deferred.setdefault(statement, []).append(row)
+
+    def flush(self) -> None:
+        for statement, rows in self._deferred.items():
+            self.conn.execute(statement, rows)
+        self._deferred.clear()
+
+
+Write = Callable[[Tx], Any]
 
 
 class Refused(Exception):
@@ -71,11 +90,13 @@ class SharedCommit:
     def _apply(self, writes: list[Write]) -> list[Any]:
         outcomes: list[Any] = []
         with self.db.begin() as conn:
+            tx = Tx(conn)
             for write in writes:
                 try:
-                    outcomes.append(write(conn))
+                    outcomes.append(write(tx))
                 except Refused as refused:
                     outcomes.append(refused)
+            tx.flush()
         return outcomes
 
 

@@ -7,12 +7,13 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import insert, select
 
 from hub.clients import add_client
 from hub.commands import CommandService
 from hub.commands.kinds import CommandStatus
 from hub.commands.requests import RestrictionRequest
+from hub.commands.shared_commit import Tx
 from hub.commands.transitions import Busy, CommandRecords
 from hub.model.decisions import AgencyReceipt, DecisionRef, Organ
 from hub.model.measures import RestrictionKind
@@ -79,8 +80,8 @@ def test_concurrent_deliveries_share_commits_and_a_failing_write_fails_alone(dat
     ids = _commands(database, 30)
     records = CommandRecords(database)
 
-    def broken(conn: Connection) -> None:
-        conn.execute(insert(command_events).values(command_id=ids[0], at=None, status="queued"))  # NOT NULL
+    def broken(tx: Tx) -> None:
+        tx.conn.execute(insert(command_events).values(command_id=ids[0], at=None, status="queued"))  # NOT NULL
 
     async def scenario() -> list[object]:
         claims = await asyncio.gather(*(records.claim(i, f"3000-{n}") for n, i in enumerate(ids)))
