@@ -63,7 +63,7 @@ async def create_payout(body: PayoutRequest, request: Request,
 async def resend(payout_id: UUID, body: ResendRequest, request: Request,
                  client: ApiClient = Depends(require_scopes(SCOPE))) -> Any:
     view = await asyncio.to_thread(_service(request).get, payout_id)
-    limits = _limits(request, list(dict.fromkeys(b.bank_bin for b in view.batches)))
+    limits = _limits(request, [a.bank_bin for a in view.office_accounts])
     await asyncio.to_thread(_service(request).resend, client, payout_id, body, limits)
     return await asyncio.to_thread(_view, request, payout_id, 202)
 

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from hub.clients import ApiClient
 from hub.commands.kinds import CommandKind, PlannedCommand
 from hub.commands.requests import CommandRequest
-from hub.commands.service import CommandService
+from hub.commands.service import CommandService, command_url
+from hub.commands.views import CommandSummary
 from hub.deadlines import Deadline, WorkingCalendar, compute_deadline
 from hub.errors import Conflict, NotFound
 from hub.model.notification import NotificationChannel
@@ -34,6 +35,7 @@ from hub.notifications.views import (
     NotificationView,
 )
 from hub.store.database import Database
+from hub.store.tables import commands as commands_table
 from hub.store.tables import notification_events, notifications
 from hub.store.timestamps import as_utc, utc_now
 
@@ -123,7 +125,12 @@ class NotificationService:
             events = conn.execute(select(notification_events)
                                   .where(notification_events.c.notification_id == notification_id)
                                   .order_by(notification_events.c.at, notification_events.c.id)).all()
-        commands = [c for c in CommandService(self.db).by_case(row.case_ref) if c.target == row.reference]
+            commands = [CommandSummary(id=c.id, kind=c.kind, agency=c.agency, target=c.target, case_ref=c.case_ref,
+                                       decision_ref=c.decision_ref, status=c.status, agency_ref=c.agency_ref,
+                                       url=command_url(c.id))
+                        for c in conn.execute(select(commands_table).where(commands_table.c.natural_key.in_(
+                            [channel_command(ch, row.id, row.reference, row.document_ref).natural_key
+                             for ch in KIND_OF])).order_by(commands_table.c.created_at, commands_table.c.id))]
         now = utc_now()
         deadline = Deadline.model_validate(row.deadline)
         summary = _summary(row, now)

@@ -3,33 +3,38 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from hub.commands.requests import _Accountable
 from hub.errors import InvalidValue
-from hub.model.assets import AccountNumber, BankBin
-from hub.model.base import CanonicalModel, ShortText
+from hub.model.assets import BankBin
+from hub.model.base import CanonicalModel
 from hub.model.decisions import DecisionRef
 from hub.model.money import Vnd
 
 MAX_CREDITORS = 50_000
 MAX_ROUNDS = 20
+# What an interbank transfer (NAPAS, the banks' pain.001) carries: account numbers of 6 to 19 digits and names
+# of at most 140 characters. Checked here so that one odd creditor cannot make a bank refuse a whole batch.
+TransferAccount = Annotated[str, StringConstraints(pattern=r"^[0-9]{6,19}$")]
+HolderName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140)]
 
 
 class OfficeAccount(CanonicalModel):
     """The enforcement office's account (tài khoản tạm giữ) at one bank, which a batch there debits."""
 
     bank_bin: BankBin
-    account_number: AccountNumber
+    account_number: TransferAccount
 
 
 class Creditor(CanonicalModel):
     """Người được thi hành án: paid by transfer to their own account."""
 
-    name: ShortText = Field(description="The account holder's name; the bank compares it with its records.")
+    name: HolderName = Field(description="The account holder's name; the bank compares it with its records.")
     bank_bin: BankBin
-    account_number: AccountNumber
+    account_number: TransferAccount
     claim_vnd: Vnd = Field(description="What the creditor is owed, in whole đồng: the weight of the pro rata.")
 
     @model_validator(mode="after")
@@ -77,8 +82,8 @@ class Correction(CanonicalModel):
 
     position: int = Field(ge=1, le=MAX_CREDITORS, description="The creditor's number: its place in the payout.")
     bank_bin: BankBin
-    account_number: AccountNumber
-    name: ShortText | None = Field(None, description="The holder's name, when the bank refused the name (BE01).")
+    account_number: TransferAccount
+    name: HolderName | None = Field(None, description="The holder's name, when the bank refused the name (BE01).")
 
 
 class ResendRequest(_Accountable):

@@ -194,7 +194,7 @@ class PayoutService:
         totals = _totals(len(shares), latest.values())
         return PayoutView(
             **_summary(payout, totals, max((b.round for b in batches), default=1)).model_dump(),
-            officer=payout.officer, purpose=payout.purpose, totals=totals,
+            officer=payout.officer, purpose=payout.purpose, office_accounts=payout.office_accounts, totals=totals,
             batches=[BatchView(batch_id=b.batch_id, round=b.round, bank_bin=b.paying_bin,
                                debtor_account=b.debtor_account, transfers=b.transfers, amount_vnd=b.amount_vnd,
                                command_id=b.command_id, command_url=f"/v1/commands/{b.command_id}",

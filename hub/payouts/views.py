@@ -79,9 +79,15 @@ class PayoutSummary(BaseModel):
     created_at: dt.datetime
 
 
+class OfficeAccountView(BaseModel):
+    bank_bin: str
+    account_number: str
+
+
 class PayoutView(PayoutSummary):
     officer: str
     purpose: str
+    office_accounts: list[OfficeAccountView] = Field(description="The office's accounts the batches debit.")
     totals: PayoutTotals
     batches: list[BatchView]
     rejected: list[TransferOutcome] = Field(description="The creditors whose latest transfer was rejected: what "

@@ -46,7 +46,7 @@ class OutboundRig(Rig):
         assert r.status_code == 200, r.text
         return r.json()
 
-    def wait_for(self, what: str, check: Callable[[], Any], timeout_s: float) -> Any:
+    def wait_for(self, what: str, check: Callable[[], Any], timeout_s: float, every_s: float = 0.1) -> Any:
         """Poll ``check`` until it answers something truthy (the hub's state is read over its API)."""
         deadline = time.monotonic() + timeout_s
         while True:
@@ -55,7 +55,7 @@ class OutboundRig(Rig):
                 return found
             if time.monotonic() > deadline:
                 raise AssertionError(f"{what}: not reached after {timeout_s} s\n{self.worker_log()[-4000:]}")
-            time.sleep(0.1)
+            time.sleep(every_s)
 
     def effects(self, agency: str, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.recorder(agency)["effects"] if e["kind"] == kind]

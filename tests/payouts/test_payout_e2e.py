@@ -61,7 +61,8 @@ def _finished(rig: OutboundRig, payout_id: str) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
         view: dict[str, Any] = rig.get(f"/v1/payouts/{payout_id}")
         return view if view["status"] != "paying" else None
-    found: dict[str, Any] = rig.wait_for("payout reported", check, 120)
+    # Each look computes 5,000 creditors' outcomes in the process that also runs the sandbox's banks: seldom.
+    found: dict[str, Any] = rig.wait_for("payout reported", check, 120, every_s=1.0)
     return found
 
 
