@@ -57,6 +57,7 @@ def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0
     import uvicorn
 
     from hub.api.app import create_app
+    from hub.logs import uvicorn_log_config
     from hub.settings import get_settings
     from hub.store.migrate import upgrade
 
@@ -67,7 +68,8 @@ def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0
             upgrade(settings.database_url)
         out.print(f"thads-hub on http://{host}:{port}  (docs: /docs, database: "
                   f"{settings.database_url.split('://', 1)[0]}, redis: {settings.redis_url})", highlight=False)
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level,
+                    log_config=uvicorn_log_config(log_level))  # JSON lines (hub/logs.py)
 
 
 @app.command()

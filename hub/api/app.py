@@ -33,6 +33,7 @@ from hub.batches.service import BatchService
 from hub.bootstrap import Services, build_services
 from hub.connectors_runtime import ConnectorSet, build_connectors
 from hub.errors import HubError
+from hub.logs import CorrelationIdMiddleware
 from hub.settings import Settings, get_settings
 from hub.verification.wiring import verification_service
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 await app.state.services.aclose()
 
     app = FastAPI(title="thads-hub", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.add_middleware(CorrelationIdMiddleware)  # every log line of a request carries its id
     problems.install(app)
     app.include_router(routes_system.router)
     app.include_router(routes_clients.router)

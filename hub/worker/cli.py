@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Annotated, Any, TypeVar
@@ -67,11 +66,12 @@ def worker(
     dead-lettered after the handler's max attempts. See docs/worker.md."""
     from hub.bootstrap import build_services
     from hub.cli import refusals
+    from hub.logs import configure_logging
     from hub.settings import get_settings
     from hub.worker.registry import build_companions, build_handlers
     from hub.worker.runtime import Worker, WorkerOptions, default_consumer_name
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level)  # JSON lines, citizen IDs masked (hub/logs.py)
     options = WorkerOptions(consumer=consumer or default_consumer_name(), lease_s=lease, grace_s=grace,
                             concurrency=concurrency)
 
