@@ -21,6 +21,7 @@ out = Console(highlight=False)
 
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a TIME_WAIT is no obstacle
         try:
             s.bind((host, port))
         except OSError:
@@ -116,7 +117,7 @@ def _run(children: Children, data_dir: Path, told: list[int], *, host: str, port
                                          "--hub-url", hub_url, "--seed", str(seed), "--citizens", str(citizens)])
     story: Story = start_story(hub_url, sandbox_url, seed=seed, citizens=citizens)  # builds the world meanwhile
     children.wait_http(sandbox, f"{sandbox_url}/", timeout_s=120)
-    hub = children.start("hub", [script, "serve", "--host", host, "--port", str(port), "--log-level", "warning"])
+    hub = children.start("hub", [script, "serve", "--host", host, "--port", str(port), "--log-level", "info"])
     consumer = f"demo-{os.getpid()}"
     worker = children.start("worker", [script, "worker", "--consumer", consumer, "--lease", "5", "--grace", "5",
                                        "--log-level", "warning"])
