@@ -130,6 +130,8 @@ async def _load(url: str, key: str, people: list[str], rate: float, seconds: flo
                 latencies.append((time.perf_counter() - t) * 1000)
             else:
                 errors += 1
+                if errors == 1:  # the first one says why
+                    print(f"incomplete: {r.status_code} {r.text[:1500]}", file=sys.stderr)
 
         start, tasks, i = time.perf_counter(), [], 0
         while time.perf_counter() - start < seconds:
