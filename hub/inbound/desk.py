@@ -72,6 +72,7 @@ class Desk(ABC):
             except Refused as refused:
                 ex.request(data)
                 return self._refusal(ex, refused, data, route, soap_version)
+            ex.operation = arrival.verified.header.operation  # a route serving several names the one it got
             ex.request(data, arrival.verified.header, arrival.verified.payload_hash)
             try:
                 body = await asyncio.to_thread(self.take, connector, arrival, fresh, context or {})
