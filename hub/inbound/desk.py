@@ -14,7 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
+from redis.exceptions import RedisError
 from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 
 from adapters.refusal import Refusal
 from hub.audit.recorder import Exchange, ExchangeRecorder
@@ -32,6 +34,15 @@ def intake_capability(connectors: Any, agency: str, capability: type) -> Any:
         raise HubError(f"documents from {agency} cannot be taken in: no connector with {capability.__name__} is "
                        "configured (THADS_AGENCIES_FILE)", code="DEPENDENCY_UNAVAILABLE", rule="intake_capability")
     return connector
+
+
+# The store or Redis away: the sender is told to try again later (a Receiver fault, 503), never a bug.
+_DEPENDENCIES = (RedisError, OperationalError)
+
+
+def unavailable(exc: Exception) -> HubError:
+    return HubError(f"the hub cannot take documents in right now ({type(exc).__name__}); send again later",
+                    code="DEPENDENCY_UNAVAILABLE", rule="store_or_redis")
 
 
 def contract_refusal(exc: Refusal) -> Refusal:
@@ -66,6 +77,10 @@ class Desk(ABC):
             try:
                 connector = intake_capability(self.connectors, route.agency, self.capability)
                 arrival, fresh = await self.reception.receive(data, route, self.check(connector), soap_version)
+            except _DEPENDENCIES as exc:
+                ex.request(data)
+                refused = Refused(unavailable(exc), blind_answer(data, route))
+                return self._refusal(ex, refused, data, route, soap_version)
             except HubError as exc:
                 ex.request(data)
                 return self._refusal(ex, Refused(exc, blind_answer(data, route)), data, route, soap_version)
@@ -76,6 +91,9 @@ class Desk(ABC):
             ex.request(data, arrival.verified.header, arrival.verified.payload_hash)
             try:
                 body = await asyncio.to_thread(self.take, connector, arrival, fresh, context or {})
+            except _DEPENDENCIES as exc:
+                return self._refusal(ex, Refused(unavailable(exc), arrival.to), data, route,
+                                     arrival.soap_version or soap_version)
             except Refusal as exc:
                 return self._refusal(ex, Refused(contract_refusal(exc), arrival.to), data, route,
                                      arrival.soap_version or soap_version)

@@ -12,6 +12,7 @@ from adapters import soap_envelope
 from adapters.envelope import NS as ENV_NS
 from adapters.envelope import EnvelopeVerifier
 from adapters.trust_store import TrustStore
+from hub.settings import Settings
 from hub.store.database import Database
 from hub.store.tables import enforcement_cases, inbound_messages, intakes, judgments
 from sandbox_mocks.court import judgment_push_items
@@ -96,3 +97,17 @@ def test_another_document_under_a_message_id_already_used_is_a_replay(
     refusal = soap_envelope.fault_to_refusal(soap_envelope.parse_xml(answer.content)[0][0])
     assert refusal.code == "REPLAY"
     assert count(db, intakes) == 1
+
+
+def test_with_redis_away_a_push_is_told_to_come_back_and_nothing_is_stored(
+        inbound_settings: Settings, key_dir: Path, world: World, db: Database) -> None:
+    from hub.api.app import create_app
+
+    away = inbound_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})  # nothing listens there
+    item = judgment_push_items(world, key_dir, count=1, start=40)[0]
+    with ServedApp(create_app(away)) as hub:
+        answer = httpx.post(f"{hub.url}/soap/court", content=item.body,
+                            headers={"content-type": soap_envelope.CONTENT_TYPE}, timeout=30)
+    fault = soap_envelope.parse_xml(answer.content)[0][0]
+    assert answer.status_code == 500 and soap_envelope.fault_to_refusal(fault).code == "DEPENDENCY_UNAVAILABLE"
+    assert count(db, intakes) == 0 and count(db, judgments) == 0
