@@ -252,7 +252,7 @@ def _outcomes(conn: Connection, payout_id: uuid.UUID, round_: int | None = None)
             status, code, reason = CreditorStatus.REJECTED, t.error_code, t.error_detail
         out.append(TransferOutcome(position=t.position, name=t.name, bank_bin=t.bank_bin,
                                    account_number=t.account_number, amount_vnd=t.amount_vnd, round=t.round,
-                                   status=status, reason_code=code, reason=(reason or None) and reason[:300],
+                                   status=status, reason_code=code, reason=reason[:300] if reason else None,
                                    bank_reference=t.bank_reference))
     return out
 

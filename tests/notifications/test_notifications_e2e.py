@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.commands import END_STATES
 from sandbox_mocks.postal.mock import hmac_headers
 from sandbox_mocks.seed.records import Citizen
 from tests.commands.conftest import OFFICE, accountable
@@ -72,9 +73,12 @@ def _notify(rig: OutboundRig, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ended(rig: OutboundRig, notification_id: str, *statuses: str) -> dict[str, Any]:
+    """The notification once in one of ``statuses`` and its channels' commands ended (a letter's events may
+    arrive before the worker has written its tracking number and the command's outcome)."""
     def check() -> dict[str, Any] | None:
         view: dict[str, Any] = rig.get(f"/v1/notifications/{notification_id}")
-        return view if view["status"] in statuses else None
+        done = all(c["status"] in END_STATES for c in view["commands"])
+        return view if view["status"] in statuses and done else None
     found: dict[str, Any] = rig.wait_for(f"notification {statuses}", check, 60)
     return found
 
