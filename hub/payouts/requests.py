@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from hub.commands.requests import _Accountable
+from hub.commands.requests import _Accountable, _distinct
 from hub.errors import InvalidValue
 from hub.model.assets import BankBin
 from hub.model.base import CanonicalModel
@@ -101,8 +101,3 @@ class ResendRequest(_Accountable):
     def body_hash(self) -> str:
         return hashlib.sha256(self.model_dump_json(include={"round", "corrections"}).encode()).hexdigest()
 
-
-def _distinct(keys: list[object], what: str) -> None:
-    if len(set(keys)) != len(keys):
-        raise InvalidValue(f"the same {what.replace('_', ' ')} is named twice", code="REQUEST_INVALID",
-                           rule=f"distinct_{what}")
