@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from lxml import etree
 from sqlalchemy import func, select
 
+from adapters import soap_envelope
 from adapters.trust_store import TrustStore
 from hub.agencies import AgencyConfig, write_agencies
 from hub.agency_ids import sandbox_agencies
@@ -18,7 +21,7 @@ from hub.settings import Settings
 from hub.store.database import Database
 from hub.store.migrate import upgrade
 from hub.trust.pki_init import init_pki
-from sandbox_mocks.court import soap_sender
+from sandbox_mocks.court import judgment_push_items, soap_sender
 from sandbox_mocks.framework.pusher import Ack, PushItem, PushReport, push
 from sandbox_mocks.seed.world import World, build_world
 from tests.conftest import ServedApp
@@ -92,3 +95,16 @@ def run_push(items: list[PushItem], url: str, trust: TrustStore | None = None, *
 def send_one(item: PushItem, url: str, trust: TrustStore | None = None) -> Ack:
     report = run_push([item], url, trust, rate_per_s=100)
     return report.outcomes[0].ack
+
+
+def rest_items(world: World, key_dir: Path, count: int, start: int = 0) -> list[bytes]:
+    return [etree.tostring(soap_envelope.unwrap(i.body))
+            for i in judgment_push_items(world, key_dir, count=count, start=start)]
+
+
+async def push_all(hub: ServedApp, bodies: list[bytes]) -> None:
+    async with httpx.AsyncClient(timeout=30) as http:
+        for body in bodies:
+            answer = await http.post(f"{hub.url}/v1/inbound/judgments", content=body,
+                                     headers={"content-type": "application/xml"})
+            assert answer.status_code == 200, answer.text

@@ -12,10 +12,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from lxml import etree
 from sqlalchemy import select
 
-from adapters import soap_envelope
 from adapters.jws_envelope import JwsVerifier
 from adapters.trust_store import TrustStore
 from hub.bootstrap import build_services
@@ -26,23 +24,10 @@ from hub.settings import Settings
 from hub.store.database import Database
 from hub.store.tables import inbound_evidence
 from hub.worker.runtime import Worker, WorkerOptions
-from sandbox_mocks.court import judgment_push_items
 from sandbox_mocks.seed.world import World
 from tests.conftest import ServedApp
+from tests.inbound.conftest import push_all, rest_items
 from tests.worker.support import until
-
-
-def rest_items(world: World, key_dir: Path, count: int, start: int = 0) -> list[bytes]:
-    return [etree.tostring(soap_envelope.unwrap(i.body))
-            for i in judgment_push_items(world, key_dir, count=count, start=start)]
-
-
-async def push_all(hub: ServedApp, bodies: list[bytes]) -> None:
-    async with httpx.AsyncClient(timeout=30) as http:
-        for body in bodies:
-            answer = await http.post(f"{hub.url}/v1/inbound/judgments", content=body,
-                                     headers={"content-type": "application/xml"})
-            assert answer.status_code == 200, answer.text
 
 
 def test_the_feed_returns_each_intake_once_in_order(hub: ServedApp, key_dir: Path, world: World,

@@ -28,8 +28,7 @@ from sandbox_mocks.procuracy.pusher import action_push_items
 from sandbox_mocks.procuracy.pusher import xml_sender as procuracy_sender
 from sandbox_mocks.seed.world import Judgment, World
 from tests.conftest import ServedApp
-from tests.inbound.conftest import BANK_BIN, count
-from tests.inbound.test_feed_and_webhooks import push_all, rest_items
+from tests.inbound.conftest import BANK_BIN, count, push_all, rest_items
 
 ACK = "urn:thads:ack:1"
 

@@ -22,8 +22,7 @@ from sandbox_mocks.app import create_sandbox_app
 from sandbox_mocks.config import SandboxConfig
 from sandbox_mocks.seed.world import World
 from tests.conftest import ServedApp, free_port
-from tests.inbound.conftest import agencies_config, count
-from tests.inbound.test_feed_and_webhooks import push_all, rest_items
+from tests.inbound.conftest import agencies_config, count, push_all, rest_items
 
 
 @pytest.fixture
