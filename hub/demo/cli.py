@@ -16,7 +16,7 @@ from rich.console import Console
 
 from hub.demo.children import ChildFailed, Children, thads_hub
 
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)  # piped to a file or CI, lines stay whole
 
 
 def _port_free(host: str, port: int) -> bool:

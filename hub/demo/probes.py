@@ -52,13 +52,16 @@ class MockProbe:
             marks[agency] = (len(rec["received"]), len(rec["effects"]))
         return marks
 
-    def since(self, marks: dict[str, tuple[int, int]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
-        """What each agency received and did after ``marks``."""
-        out = {}
+    def since(self, marks: dict[str, tuple[int, int]]
+              ) -> tuple[dict[str, dict[str, list[dict[str, Any]]]], dict[str, tuple[int, int]]]:
+        """What each agency received and did after ``marks``, and the marks of now: the next window starts
+        where this one ends, so nothing recorded between two steps escapes both."""
+        out, now = {}, {}
         for agency, (received, effects) in marks.items():
             rec = self.recorder(agency)
             out[agency] = {"received": rec["received"][received:], "effects": rec["effects"][effects:]}
-        return out
+            now[agency] = (len(rec["received"]), len(rec["effects"]))
+        return out, now
 
     def close(self) -> None:
         self.client.close()

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from adapters.trust_store import TrustStore
 from hub.agency_ids import SANDBOX_BANK_BINS
 from hub.clients import add_client
 from hub.demo.cast import Cast, pick_cast
-from hub.demo.probes import LogProbe, MockProbe, effect_counts, exchange_delta, received_counts
+from hub.demo.probes import Exchange, LogProbe, MockProbe, effect_counts, exchange_delta, received_counts
 from hub.settings import Settings, get_settings
 from hub.store.database import Database
 from hub.store.tables import judgments
@@ -118,6 +119,8 @@ class Story:
     case_ref: str | None = None
     case_id: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    _marks: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _exchanges: Counter[Exchange] = field(default_factory=Counter)
 
     # --- plumbing ---------------------------------------------------------------------------------
     def worker_alive(self, consumer: str) -> bool:
@@ -181,6 +184,7 @@ class Story:
 
     def run(self, on_step: Callable[[StepResult], None] = lambda s: None) -> list[StepResult]:
         results = []
+        self._marks, self._exchanges = self.mocks.mark(AGENCIES), self.log.exchanges()
         for number, (key, title, act) in enumerate(self.steps(), start=1):
             result = self._told(StepResult(number, key, title), act)
             results.append(result)
@@ -188,8 +192,8 @@ class Story:
         return results
 
     def _told(self, result: StepResult, act: Callable[[StepResult], None]) -> StepResult:
+        """One step, and what the witnesses recorded from the end of the previous step to the end of this one."""
         started = time.monotonic()
-        marks, exchanges = self.mocks.mark(AGENCIES), self.log.exchanges()
         try:
             if result.key != "judgment" and self.case_id is None:
                 raise Skipped("no case: the judgment's intake (step 1) did not happen")
@@ -200,9 +204,11 @@ class Story:
             result.status, result.reason = "failed", str(exc)
         except (httpx.HTTPError, OSError, ValueError, LookupError) as exc:
             result.status, result.reason = "failed", f"{type(exc).__name__}: {exc}"
-        seen = self.mocks.since(marks)
+        seen, self._marks = self.mocks.since(self._marks)
+        exchanges = self.log.exchanges()
         result.figures["mocks"] = {"received": received_counts(seen), "effects": effect_counts(seen)}
-        result.figures["message_log"] = exchange_delta(exchanges, self.log.exchanges())
+        result.figures["message_log"] = exchange_delta(self._exchanges, exchanges)
+        self._exchanges = exchanges
         result.seconds = time.monotonic() - started
         return result
 
@@ -273,7 +279,7 @@ class Story:
         self.state["residence"] = next((src["residence"] for src in report["sources"] if src.get("residence")), None)
         # The slow bank still answers, after the report was given: wait for it, so that its late request is
         # counted in this step and not in the next one.
-        late = self.wait_for(f"{slow} answering late", lambda: self.mocks.since(mark)[slow]["received"],
+        late = self.wait_for(f"{slow} answering late", lambda: self.mocks.since(mark)[0][slow]["received"],
                              SLOW_MS / 1000 + 15)
         took = [dt.datetime.fromisoformat(r["at"]) - dt.datetime.fromisoformat(r["arrived_at"]) for r in late]
         s.say(f"{slow} answered the hub {max(took).total_seconds():.1f} s after the request arrived, "

@@ -206,8 +206,9 @@ def test_the_per_step_figures_add_up_to_what_the_mocks_recorded(demo: Demo, summ
     def stepped(counts: Counter[str]) -> Counter[str]:
         return Counter({k: n for k, n in counts.items() if not UNSTEPPED & set(k.split())})
 
-    assert stepped(told_received) == stepped(recorded_received)
-    assert stepped(told_effects) == stepped(recorded_effects)
+    for told, recorded in ((stepped(told_received), stepped(recorded_received)),
+                           (stepped(told_effects), stepped(recorded_effects))):
+        assert told == recorded, {k: (told[k], recorded[k]) for k in told | recorded if told[k] != recorded[k]}
 
 
 def test_audit_verify_run_apart_finds_the_log_intact(demo: Demo, summary: dict[str, Any]) -> None:
