@@ -4,12 +4,13 @@ published within the stream's capacity, once per row even with two relays, again
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections import Counter
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from hub.bootstrap import Services, build_services
 from hub.outbox import stage
@@ -17,6 +18,7 @@ from hub.outbox.relay import OutboxRelay
 from hub.settings import Settings
 from hub.store.database import Database
 from hub.store.tables import outbox
+from hub.store.timestamps import utc_now
 from hub.worker.streams import WorkQueue
 
 
@@ -94,14 +96,16 @@ def test_two_relays_publish_each_row_once_and_a_dead_relays_rows_come_back(servi
         stage(conn, "q-c", [{"n": str(i)} for i in range(300)])
 
     async def scenario(services: Services) -> Counter[str]:
-        dead = OutboxRelay(services, "dead", page=20, lease_s=0.3)
+        dead = OutboxRelay(services, "dead", page=20, lease_s=600)
         claimed = await asyncio.to_thread(dead._claim)  # claims a page, then "dies" before publishing
         assert len(claimed) == 20
         a, b = OutboxRelay(services, "a", page=40), OutboxRelay(services, "b", page=40)
         while await asyncio.gather(a.publish_once(), b.publish_once()) != [0, 0]:
             pass
         assert _open_rows(database) == 20  # the dead relay's lease still holds its page
-        await asyncio.sleep(0.35)
+        with database.begin() as conn:  # its lease runs out (moved to the past rather than waited for)
+            conn.execute(update(outbox).where(outbox.c.claimed_by == "dead")
+                         .values(claimed_until=utc_now() - dt.timedelta(seconds=1)))
         while await a.publish_once():
             pass
         return Counter(e["n"] for e in await _drain(services, "q-c"))
