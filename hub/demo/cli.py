@@ -94,8 +94,8 @@ def demo(
     try:
         code = _run(children, settings.data_dir, told, host=host, port=port, sandbox_port=sandbox_port, seed=seed,
                     citizens=citizens, summary=summary, exit_=exit_, hold_for=hold_for)
-    except ChildFailed as exc:
-        out.print(f"[red]{exc}[/]")
+    except (ChildFailed, LookupError) as exc:  # a child that would not start; a world with no story to tell
+        out.print(str(exc), style="red", markup=False)
         code = 1
     except KeyboardInterrupt:
         out.print("stopping the sandbox, the hub and the worker...")
