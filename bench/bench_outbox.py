@@ -156,27 +156,29 @@ def acknowledged(db: Database) -> int:
                                 .where(commands.c.status == "acknowledged")).scalar_one())
 
 
-async def run_worker(settings: Settings, n: int) -> tuple[float, float]:
-    """One in-process worker until ``n`` commands are acknowledged: (elapsed s, steady-state commands/s)."""
+async def run_worker(settings: Settings, n: int) -> tuple[float, float, float]:
+    """One in-process worker until ``n`` commands are acknowledged: elapsed s, steady-state commands/s, and
+    CPU ms per command (this process: the worker, its relay, its database threads)."""
     services = build_services(settings)
     services.connectors = noop_connectors(services)
     worker = Worker(services, [CommandHandler(services)], WorkerOptions(consumer="bench-throughput"),
                     [relay(services, "bench-throughput")])
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     task = asyncio.create_task(worker.run())
     while await asyncio.to_thread(acknowledged, services.db) < n:
         await asyncio.sleep(0.1)
-    elapsed = time.perf_counter() - began
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     worker.stop()
     await asyncio.wait([task], timeout=30)
     with services.db.engine.connect() as conn:
         first, last = conn.execute(select(func.min(commands.c.completed_at), func.max(commands.c.completed_at))).one()
     await services.aclose()
-    return elapsed, (n - 1) / max((last - first).total_seconds(), 1e-9)
+    return elapsed, (n - 1) / max((last - first).total_seconds(), 1e-9), cpu * 1000 / n
 
 
-async def floor(settings: Settings, n: int, concurrency: int = 16) -> float:
-    """The no-op connector alone, ``concurrency`` calls at a time: commands/s without outbox, queue or state."""
+async def floor(settings: Settings, n: int, concurrency: int = 16) -> tuple[float, float]:
+    """The no-op connector alone, ``concurrency`` calls at a time, without outbox, queue or state: commands/s
+    and CPU ms per command."""
     services = build_services(settings)
     land = noop_connectors(services).connectors["land"]
     assert isinstance(land, NoopLandRegistry)
@@ -189,11 +191,11 @@ async def floor(settings: Settings, n: int, concurrency: int = 16) -> float:
                                                        certificate_serial=serial), decision,
                                        CallContext.within(30, case_ref="THADS-FLOOR", **WHO))
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(s) for s in serials(90_000_000, n)))
-    elapsed = time.perf_counter() - began
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     await services.aclose()
-    return n / elapsed
+    return n / elapsed, cpu * 1000 / n
 
 
 def pg_schema_url(schema: str) -> str:
@@ -218,23 +220,23 @@ def throughput(n: int) -> None:
             db = Database(url)
             client, _ = add_client(db, "bench", ["command:land"])
             staged = stage(db, client, n)
-            elapsed, steady = asyncio.run(run_worker(settings, n))
-            bare = asyncio.run(floor(settings, min(n, 2000)))
-            rows.append((name, n / staged, n / elapsed, steady, bare))
+            elapsed, steady, cpu = asyncio.run(run_worker(settings, n))
+            bare, bare_cpu = asyncio.run(floor(settings, min(n, 2000)))
+            rows.append((name, n / staged, n / elapsed, steady, cpu, bare, bare_cpu))
             db.dispose()
             _clean_redis(settings.redis_key_prefix)
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
-    print(f"{'database':<11} | {'staged/s':>9} | {'worker cmd/s':>12} | {'steady cmd/s':>12} | "
-          f"{'floor cmd/s':>11} | worker/floor")
-    for name, staged_rate, rate, steady, bare in rows:
-        print(f"{name:<11} | {staged_rate:>9,.0f} | {rate:>12,.0f} | {steady:>12,.0f} | {bare:>11,.0f} | "
-              f"{rate / bare:>11.0%}")
-    print("staged/s: commands accepted per second (100 per request, one transaction each); worker: from start to the "
-          "last acknowledgment; steady: between the first and the last acknowledgment; floor: the connector "
-          "alone (signing, guard, log), no outbox, queue or state")
+    print(f"{'database':<11} | {'staged/s':>8} | {'worker cmd/s':>12} | {'steady':>6} | {'CPU ms':>6} | "
+          f"{'floor cmd/s':>11} | {'CPU ms':>6} | worker/floor")
+    for name, staged_rate, rate, steady, cpu, bare, bare_cpu in rows:
+        print(f"{name:<11} | {staged_rate:>8,.0f} | {rate:>12,.0f} | {steady:>6,.0f} | {cpu:>6.2f} | {bare:>11,.0f} | "
+              f"{bare_cpu:>6.2f} | {rate / bare:>11.0%}")
+    print("staged/s: commands accepted per second (100 per request, one transaction each); worker: start to last "
+          "acknowledgment; steady: first to last acknowledgment; CPU ms: this process's CPU per command; floor: the "
+          "connector alone (signing, guard, log), no outbox, queue or state")
 
 
 def _clean_redis(prefix: str) -> None:
@@ -337,7 +339,7 @@ def resilience(n: int, outage_s: float, kill_every_s: float) -> None:
     active = [a for a in world.accounts if a.status == "active"][: requests - len(closed)]
     chosen = active + closed
     ctx = multiprocessing.get_context("spawn")
-    sandbox = ctx.Process(target=_sandbox, args=(str(data / "pki"), sb_port), daemon=True)
+    sandbox = ctx.Process(target=_quiet_sandbox, args=(str(data / "pki"), sb_port), daemon=True)
     sandbox.start()
     _wait(sandbox_url + "/")
     for agency in ["procuracy", *banks]:
@@ -403,6 +405,14 @@ def resilience(n: int, outage_s: float, kill_every_s: float) -> None:
     hub.terminate()
     db.dispose()
     _clean_redis(prefix)
+
+
+def _quiet_sandbox(key_dir: str, port: int) -> None:
+    """The sandbox, without the tracebacks its mocks log when a killed worker drops a request half sent."""
+    import logging
+
+    logging.disable(logging.ERROR)
+    _sandbox(key_dir, port)
 
 
 def _outage(sandbox_url: str, agency: str, seconds: float) -> None:
