@@ -43,8 +43,8 @@ def pg_admin() -> Iterator[object]:
     engine = create_engine(PG_URL, connect_args={"connect_timeout": 5})
     created: list[str] = []
     yield (engine, created)
-    with engine.begin() as conn:
-        for schema in created:
+    for schema in created:  # one transaction each: dropping them all at once runs out of lock slots
+        with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 
 import pytest
 import redis.asyncio as aioredis
@@ -26,6 +27,7 @@ from tests.trust.conftest import header
 
 
 def test_a_replayed_message_is_refused(redis_prefix: str) -> None:
+    redis_prefix = f"{redis_prefix}{uuid.uuid4().hex[:8]}:"  # its own keys: other tests remember messages too
     async def scenario() -> None:
         client = aioredis.Redis.from_url(REDIS_URL)
         guard = ReplayGuard(client, redis_prefix)
