@@ -1,7 +1,9 @@
 """One agency's guard: every connector call goes through ``AgencyGuard.call``.
 
 Order per attempt: concurrency slot (this process) -> breaker (fail fast while open) and rate-limit slot
-(all processes, via Redis, one script and one round trip) -> the call under ``min(operation timeout,
+(all processes, via Redis, one script and one round trip) -> after waiting for that slot, the send window
+(never more sends in a rolling second than the paced quota; a call free to go at once was counted by the
+first script) -> the call under ``min(operation timeout,
 remaining deadline)`` -> the outcome to the breaker. A success is reported only when the breaker had
 something to forget (failures counted, or a trial under way): the common case, a healthy agency, then
 costs one Redis round trip per attempt instead of three.
@@ -14,6 +16,8 @@ finish in time is not started.
 from __future__ import annotations
 
 import asyncio
+import math
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -33,7 +37,7 @@ from hub.errors import AgencyError, AgencyTimeout
 from hub.ops.metrics import RETRIES
 from hub.resilience.breaker import ADMIT_LUA, CircuitBreaker
 from hub.resilience.context import CallContext
-from hub.resilience.rate_limit import GCRA_LUA, RateLimiter
+from hub.resilience.rate_limit import GCRA_LUA, WINDOW_LUA, RateLimiter
 
 T = TypeVar("T")
 
@@ -50,14 +54,18 @@ class _OutOfTime(stop_base):
         return self.ctx.remaining() - retry_state.upcoming_sleep < 0.05
 
 
-# KEYS = breaker hash, rate-limit TAT key; ARGV = trial timeout ms, emission interval µs, burst µs.
-# Returns {verdict, µs to wait for the rate slot, 1 when the breaker hash exists}. No slot is taken while
-# the breaker is open: a call that will not be made must not use up the agency's quota.
-_ADMIT_AND_RESERVE = ADMIT_LUA + GCRA_LUA + """
+# KEYS = breaker hash, rate-limit TAT key, send window; ARGV = trial timeout ms, emission interval µs, burst
+# µs, this send's window member, window cap. Returns {verdict, µs to wait for the rate slot, 1 when the
+# breaker hash exists, the send window's answer (0: counted as sent now; -1: not asked, the call waits for
+# its slot first)}. No slot is taken while the breaker is open: a call that will not be made must not use up
+# the agency's quota. A call free to go at once is counted in the send window by the same round trip.
+_ADMIT_AND_RESERVE = ADMIT_LUA + GCRA_LUA + WINDOW_LUA + """
 local verdict = admit(KEYS[1], tonumber(ARGV[1]))
-if verdict == 'open' then return {verdict, 0, 1} end
+if verdict == 'open' then return {verdict, 0, 1, 0} end
 local wait = gcra(KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[3]))
-return {verdict, wait, redis.call('EXISTS', KEYS[1])}
+local sent = -1
+if wait == 0 then sent = window(KEYS[3], ARGV[4], tonumber(ARGV[5])) end
+return {verdict, wait, redis.call('EXISTS', KEYS[1]), sent}
 """
 
 
@@ -71,10 +79,12 @@ class AgencyGuard:
         self.config = config
         self.semaphore = asyncio.Semaphore(config.concurrency)
         # The configured rate is the agency's quota, and a quota is counted at the agency: no burst above
-        # it, and 4% headroom so that a call sent up to ~40 ms late (a busy event loop, the network) cannot
-        # put one call more than the quota into a one-second window there.
-        self.limiter = RateLimiter(redis, f"{key_prefix}rate:{agency_id}", config.rate_limit_per_s * QUOTA_HEADROOM,
-                                   burst=1)
+        # it, paced with 4% headroom, and never more than that many sends in any rolling second at the hub,
+        # so that a call reaching the agency up to ~40 ms later than its neighbours (the network, the
+        # agency's own queue) cannot put one call more than the quota into a one-second window there.
+        paced = config.rate_limit_per_s * QUOTA_HEADROOM
+        self.limiter = RateLimiter(redis, f"{key_prefix}rate:{agency_id}", paced, burst=1,
+                                   window_cap=max(1, math.floor(paced + 1e-9)))
         self.breaker = CircuitBreaker(redis, f"{key_prefix}breaker:{agency_id}", failures=config.breaker.failures,
                                       reset_s=config.breaker.reset_s, trial_timeout_s=config.timeout_s * 2)
         self._admit_and_reserve = redis.register_script(_ADMIT_AND_RESERVE)
@@ -99,9 +109,11 @@ class AgencyGuard:
 
     async def _once(self, fn: Callable[[float], Awaitable[T]], ctx: CallContext) -> T:
         async with self.semaphore:
-            verdict, wait_us, tracked = await self._admit_and_reserve(
-                keys=[self.breaker.key, self.limiter.key],
-                args=[self.breaker.trial_timeout_ms, self.limiter.interval_us, self.limiter.burst_us])
+            member = secrets.token_hex(8)
+            verdict, wait_us, tracked, window_us = await self._admit_and_reserve(
+                keys=[self.breaker.key, self.limiter.key, self.limiter.window_key],
+                args=[self.breaker.trial_timeout_ms, self.limiter.interval_us, self.limiter.burst_us, member,
+                      self.limiter.window_cap])
             CircuitBreaker.judge(verdict.decode() if isinstance(verdict, bytes) else str(verdict), self.agency_id)
             wait = int(wait_us) / 1_000_000
             if time.monotonic() + wait > ctx.deadline:
@@ -109,6 +121,12 @@ class AgencyGuard:
                                     rule="rate_limit_deadline")
             if wait > 0:
                 await asyncio.sleep(wait)
+            if int(window_us) != 0:  # not yet counted as sent: the moment of sending is checked now
+                try:
+                    await self.limiter.send_slot(member, ctx.deadline)
+                except TimeoutError:
+                    raise AgencyTimeout(f"{self.agency_id}: no quota slot before the deadline",
+                                        rule="rate_limit_deadline") from None
             budget = min(self.config.timeout_s, ctx.remaining())
             if budget <= 0:
                 raise AgencyTimeout(f"{self.agency_id}: the deadline passed before the call", rule="deadline")

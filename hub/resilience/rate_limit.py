@@ -9,6 +9,8 @@ job. The script runs atomically in Redis and uses Redis's clock, so process cloc
 from __future__ import annotations
 
 import asyncio
+import math
+import secrets
 import time
 from typing import Any
 
@@ -31,25 +33,66 @@ end
 """
 _GCRA = GCRA_LUA + "return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))\n"
 
+# window(key, member, cap) -> 0 when the call may be sent now (and it is counted as sent), else the µs until
+# the oldest send of the last second leaves the window. GCRA spaces the reservations, but a call can leave
+# later than its slot (a busy event loop, a slow signature) and then go out right beside the next one: two
+# such late calls put one second at the agency two calls over the pace. So the moment of sending is checked
+# too: never more than ``cap`` sends in any rolling second, counted by Redis's clock over every process.
+WINDOW_LUA = """
+local function window(key, member, cap)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - 1000000)
+  if redis.call('ZCARD', key) < cap then
+    redis.call('ZADD', key, now, member)
+    redis.call('PEXPIRE', key, 2000)
+    return 0
+  end
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + 1000000 - now + 1
+end
+"""
+_WINDOW = WINDOW_LUA + "return window(KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
+
 
 class RateLimiter:
-    def __init__(self, redis: Any, key: str, rate_per_s: float, burst: int = 1) -> None:
+    """GCRA pacing at ``rate_per_s`` and a cap of ``window_cap`` sends in any rolling second (default: the
+    rate, rounded down), both shared by every process through Redis."""
+
+    def __init__(self, redis: Any, key: str, rate_per_s: float, burst: int = 1, window_cap: int | None = None) -> None:
         self.redis = redis
         self.key = key
         self.interval_us = int(1_000_000 / rate_per_s)
         self.burst_us = max(0, burst - 1) * self.interval_us
+        self.window_key = f"{key}:sent"
+        self.window_cap = window_cap if window_cap is not None else max(1, math.floor(rate_per_s))
         self._script = redis.register_script(_GCRA)
+        self._window = redis.register_script(_WINDOW)
 
     async def reserve(self) -> float:
         """Reserve the next slot; returns the seconds to wait before using it."""
         wait_us = await self._script(keys=[self.key], args=[self.interval_us, self.burst_us])
         return int(wait_us) / 1_000_000
 
+    async def send_slot(self, member: str, deadline: float | None = None) -> None:
+        """Wait until the call may be sent without putting more than ``window_cap`` sends in a rolling second,
+        and count it as sent. ``member`` names this send (unique). TimeoutError when that comes after
+        ``deadline`` (a time.monotonic() value)."""
+        while True:
+            wait_us = int(await self._window(keys=[self.window_key], args=[member, self.window_cap]))
+            if wait_us <= 0:
+                return
+            wait = wait_us / 1_000_000
+            if deadline is not None and time.monotonic() + wait > deadline:
+                raise TimeoutError("the agency's quota leaves no slot before the deadline")
+            await asyncio.sleep(wait)
+
     async def acquire(self, deadline: float | None = None) -> None:
-        """Wait for a slot. Refuses at once (TimeoutError) if the slot comes after ``deadline``
-        (a time.monotonic() value): better to say so now than to sleep past the caller's deadline."""
+        """Wait for a slot and send within the window. Refuses at once (TimeoutError) if the slot comes after
+        ``deadline`` (a time.monotonic() value): better to say so now than to sleep past the caller's deadline."""
         wait = await self.reserve()
         if deadline is not None and time.monotonic() + wait > deadline:
             raise TimeoutError("the agency's rate limit leaves no slot before the deadline")
         if wait > 0:
             await asyncio.sleep(wait)
+        await self.send_slot(secrets.token_hex(8), deadline)

@@ -207,3 +207,48 @@ def test_the_rate_limit_holds_across_two_processes(redis_prefix: str) -> None:
     rate = (len(paced) - 1) / (paced[-1] - paced[0])
     assert rate <= 20 * 1.1, rate
     assert rate >= 20 * 0.8, rate
+
+
+def test_no_rolling_second_holds_more_sends_than_the_paced_quota(redis_prefix: str) -> None:
+    """A quota of 10/s is paced at 9.6/s: GCRA alone would let 10 calls into a rolling second (ten slots span
+    0.94 s), one more than the pace; the send window holds every rolling second to 9, by Redis's clock."""
+
+    async def main(client: aioredis.Redis) -> list[float]:
+        guard = _guard(client, redis_prefix, rate_limit_per_s=10.0)
+        assert guard.limiter.window_cap == 9
+        sent: list[float] = []
+
+        async def call(timeout_s: float) -> None:
+            seconds, micros = await client.time()
+            sent.append(seconds + micros / 1e6)
+
+        ctx = CallContext.within(30)
+        await asyncio.gather(*(guard.call(call, ctx, idempotent=True) for _ in range(20)))
+        return sorted(sent)
+
+    sent = run(main)
+    assert len(sent) == 20
+    busiest = max(sum(1 for t in sent if start <= t < start + 1.0) for start in sent)
+    # Each stamp is taken a few ms after its send was admitted, against slots 104 ms apart.
+    assert busiest <= 9, busiest
+    assert (len(sent) - 1) / (sent[-1] - sent[0]) >= 9.6 * 0.75
+
+
+def test_the_send_window_waits_for_the_oldest_send_to_leave(redis_prefix: str) -> None:
+    async def main(client: aioredis.Redis) -> list[float]:
+        from hub.resilience.rate_limit import RateLimiter
+
+        limiter = RateLimiter(client, f"{redis_prefix}{uuid.uuid4().hex[:8]}:rate", 1000.0, window_cap=3)
+        out = []
+        for i in range(6):
+            await limiter.send_slot(f"m{i}")
+            out.append(time.monotonic())
+        with pytest.raises(TimeoutError):
+            await limiter.send_slot("late", deadline=time.monotonic() + 0.2)
+        return out
+
+    t = run(main)
+    assert t[2] - t[0] < 0.5  # the first three go at once
+    assert t[3] - t[0] >= 0.95  # the fourth waits until the first has left the rolling second
+    assert t[5] - t[3] < 0.5  # and the other two follow as their elders leave; the seventh would wait
+
