@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from adapters.heap import startup_heap_frozen
 from sandbox_mocks.bank import EVENTS_PATH, BankMock
 from sandbox_mocks.config import SandboxConfig
 from sandbox_mocks.court.mock import CourtMock
@@ -80,7 +81,8 @@ def create_sandbox_app(config: SandboxConfig, world: World | None = None) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        with startup_heap_frozen():
+            yield
         for agency in agencies:
             closer = getattr(agency, "aclose", None) or getattr(getattr(agency, "sender", None), "aclose", None)
             if closer is not None:

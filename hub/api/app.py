@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from adapters.heap import startup_heap_frozen
 from hub.api import (
     openapi,
     problems,
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                   if current.checkpoint_seconds > 0 else None)
         connectors = await start_connectors(app.state.services)
         try:
-            yield
+            with startup_heap_frozen():
+                yield
         finally:
             if sealer:
                 sealer.cancel()

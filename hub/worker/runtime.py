@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from redis.exceptions import RedisError
 
+from adapters.heap import startup_heap_frozen
 from hub.errors import HubError
 from hub.worker import heartbeat
 from hub.worker.handler import QueueHandler, is_permanent
@@ -127,6 +128,10 @@ class Worker:
 
     async def run(self) -> None:
         built_connectors = await self._connectors_if_needed()
+        with startup_heap_frozen():
+            await self._serve(built_connectors)
+
+    async def _serve(self, built_connectors: bool) -> None:
         ticker = asyncio.create_task(self._tick_forever(), name="worker-ticker")
         try:
             for lane in self.lanes:
