@@ -42,7 +42,6 @@ from hub.resilience.rate_limit import GCRA_LUA, WINDOW_LUA, RateLimiter
 T = TypeVar("T")
 
 QUOTA_HEADROOM = 0.96
-PACE_HEADROOM = 0.98
 
 
 class _OutOfTime(stop_base):
@@ -79,16 +78,13 @@ class AgencyGuard:
         self.agency_id = agency_id
         self.config = config
         self.semaphore = asyncio.Semaphore(config.concurrency)
-        # The configured rate is the agency's quota, and a quota is counted at the agency. The hard limit is
-        # the send window: never more than 96% of the quota in any rolling second at the hub, so that a call
-        # reaching the agency up to ~40 ms later than its neighbours (the network, the agency's own queue)
-        # cannot put one call more than the quota into a one-second window there. GCRA paces a little
-        # above that (98%, no burst) only to spread the calls out: were it the binding limit, every call
-        # that left late would push the whole schedule back for good, while the window frees a place
-        # exactly one second after each actual send, so a late call costs nothing.
-        self.limiter = RateLimiter(redis, f"{key_prefix}rate:{agency_id}", config.rate_limit_per_s * PACE_HEADROOM,
-                                   burst=1, window_cap=max(1, math.floor(config.rate_limit_per_s * QUOTA_HEADROOM
-                                                                         + 1e-9)))
+        # The configured rate is the agency's quota, and a quota is counted at the agency: no burst above
+        # it, paced with 4% headroom, and never more than that many sends in any rolling second at the hub,
+        # so that a call reaching the agency up to ~40 ms later than its neighbours (the network, the
+        # agency's own queue) cannot put one call more than the quota into a one-second window there.
+        paced = config.rate_limit_per_s * QUOTA_HEADROOM
+        self.limiter = RateLimiter(redis, f"{key_prefix}rate:{agency_id}", paced, burst=1,
+                                   window_cap=max(1, math.floor(paced + 1e-9)))
         self.breaker = CircuitBreaker(redis, f"{key_prefix}breaker:{agency_id}", failures=config.breaker.failures,
                                       reset_s=config.breaker.reset_s, trial_timeout_s=config.timeout_s * 2)
         self._admit_and_reserve = redis.register_script(_ADMIT_AND_RESERVE)
