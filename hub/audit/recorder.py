@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from adapters.envelope import EnvelopeFields
@@ -64,6 +65,49 @@ def _close(ex: Exchange, started: float, error: BaseException | None) -> list[Lo
     return ex.records
 
 
+class HeldExchanges:
+    """The entries of exchanges that end inside a unit of work which commits log entries of its own (a
+    verification and its report): they wait for that unit's transaction instead of each committing alone.
+
+    An agency's answer is used only through the unit's result, and the result is returned only after its
+    transaction (these entries included) has committed, so the rule that no answer is used before the log
+    shows it still holds, and the unit lands in the log whole or not at all. Each exchange committing on
+    its own would put one more commit (an fsync) on the path of every source, queued behind the others.
+    Once the unit has taken them (``close``), an exchange still ending (a call cancelled at the deadline,
+    unwinding) commits on its own as usual."""
+
+    def __init__(self) -> None:
+        self._records: list[LogRecord] = []
+        self._open = True
+
+    def hold(self, records: list[LogRecord]) -> bool:
+        if not self._open:
+            return False
+        self._records.extend(records)
+        return True
+
+    def close(self) -> list[LogRecord]:
+        """Everything held so far, for the unit's transaction; nothing is held after this."""
+        self._open = False
+        records, self._records = self._records, []
+        return records
+
+
+_held: ContextVar[HeldExchanges | None] = ContextVar("held_exchanges", default=None)
+
+
+@contextmanager
+def holding_exchanges() -> Iterator[HeldExchanges]:
+    """Hold the entries of the exchanges that end in this block (and in the tasks it starts); the caller
+    must write what ``close()`` returns in its own transaction."""
+    held = HeldExchanges()
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+
+
 class ExchangeRecorder:
     def __init__(self, log: MessageLog) -> None:
         self.log = log
@@ -104,5 +148,8 @@ class ExchangeRecorder:
             error = exc
             raise
         finally:
-            # Written even when the caller was cancelled (a deadline): shielded so the entry is not lost.
-            await asyncio.shield(self.committer().append(_close(ex, started, error)))
+            records = _close(ex, started, error)
+            held = _held.get()
+            if held is None or not held.hold(records):
+                # Written even when the caller was cancelled (a deadline): shielded so the entry is not lost.
+                await asyncio.shield(self.committer().append(records))

@@ -24,6 +24,7 @@ from sqlalchemy import insert, select, update
 from adapters.envelope import EnvelopeFields
 from adapters.jws_envelope import JwsSigner
 from hub.audit.log import LogRecord, MessageLog
+from hub.audit.recorder import holding_exchanges
 from hub.audit.subjects import SubjectIndex
 from hub.clients import ApiClient
 from hub.connectors_runtime import ConnectorSet
@@ -103,7 +104,7 @@ class VerificationService:
                 subject_person_id=person_id)])
 
     def _finish(self, job_id: uuid.UUID, req: VerificationRequest, verified: Verified, client: ApiClient,
-                report: VerificationReport) -> None:
+                report: VerificationReport, exchanges: list[LogRecord]) -> None:
         body = report.model_dump(mode="json")
         person_id = verified.person_id
         subject = self._subject(req, person_id) if req.person_id is None and person_id is not None else {}
@@ -114,21 +115,36 @@ class VerificationService:
             conn.execute(update(verification_jobs).where(verification_jobs.c.id == job_id).values(
                 status="done", completeness=report.completeness.value, report=body, completed_at=utc_now(),
                 **subject))
-            self.log.append_in(conn, [LogRecord(
+            self.log.append_in(conn, [*exchanges, LogRecord(
                 direction="inbound", kind="response", agency="hub", operation="VerifyPersonReport",
                 service=f"client:{client.name}", header=self._header(job_id, req, "VerifyPersonReport"),
                 subject_person_id=person_id, payload=json.dumps(body, sort_keys=True).encode(), outcome="ok",
                 error_code=None if report.completeness.value == "complete" else report.completeness.value,
                 latency_ms=int((report.completed_at - report.requested_at).total_seconds() * 1000)), *shown])
 
-    async def _run(self, job_id: uuid.UUID, req: VerificationRequest, client: ApiClient) -> VerificationReport:
-        return await self._store(job_id, req, client, await verify_subject(req, self.connectors))
-
-    async def _store(self, job_id: uuid.UUID, req: VerificationRequest, client: ApiClient,
-                     verified: Verified) -> VerificationReport:
+    async def _run(self, job_id: uuid.UUID, req: VerificationRequest, client: ApiClient,
+                   started: asyncio.Future[None] | None = None) -> VerificationReport:
+        """Ask the agencies and store the report; the agencies' exchanges are logged in the report's
+        transaction (``holding_exchanges``). ``started``: the job's own first commit, still in flight."""
+        with holding_exchanges() as held:
+            try:
+                try:
+                    verified = await verify_subject(req, self.connectors)
+                finally:
+                    if started is not None:
+                        await started
+            except BaseException:
+                await asyncio.shield(asyncio.to_thread(self.log.append_many, held.close()))
+                raise
+            exchanges = held.close()
         report = verified.report.model_copy(update={"id": job_id})
         VERIFICATIONS.labels(report.completeness.value).inc()
-        await asyncio.to_thread(self._finish, job_id, req, verified, client, report)
+        try:
+            await asyncio.to_thread(self._finish, job_id, req, verified, client, report, exchanges)
+        except BaseException:
+            # The report could not be stored; the agencies were asked all the same, and that must show.
+            await asyncio.shield(asyncio.to_thread(self.log.append_many, exchanges))
+            raise
         return report
 
     async def verify(self, req: VerificationRequest, client: ApiClient) -> VerificationReport:
@@ -137,14 +153,10 @@ class VerificationService:
         # The job and its request entry commit while the agencies are asked, not before: its fsync would
         # otherwise sit on every caller's critical path. Nothing is returned or stored as a result until
         # that commit has landed, so a report the caller sees is always in the log with its request; a
-        # crash in between leaves the exchanges the connectors logged, which name the case and purpose.
+        # crash in between leaves no report and the request entry at most.
         started = asyncio.ensure_future(
             asyncio.to_thread(self._start, job_id, req, req.person_id, client, None, "running"))
-        try:
-            verified = await verify_subject(req, self.connectors)
-        finally:
-            await started
-        return await self._store(job_id, req, client, verified)
+        return await self._run(job_id, req, client, started)
 
     async def submit(self, req: VerificationRequest, client: ApiClient, callback_url: str | None) -> uuid.UUID:
         check_scopes(client, req)

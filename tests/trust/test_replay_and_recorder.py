@@ -12,8 +12,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from adapters.refusal import Refusal
-from hub.audit.log import MessageLog
-from hub.audit.recorder import ExchangeRecorder
+from hub.audit.log import LogRecord, MessageLog
+from hub.audit.recorder import ExchangeRecorder, holding_exchanges
 from hub.audit.subjects import SubjectIndex
 from hub.cli import app
 from hub.errors import HubError
@@ -103,6 +103,32 @@ def test_a_cancelled_call_is_logged_as_a_timeout_never_a_success(log: MessageLog
 
     asyncio.run(scenario())
     assert [(r["kind"], r["outcome"]) for r in _rows(log)] == [("request", "ok"), ("response", "timeout")]
+
+
+def test_held_exchanges_wait_for_their_unit_and_late_ones_commit_alone(log: MessageLog) -> None:
+    """Inside ``holding_exchanges`` nothing is committed by the exchanges themselves: the unit writes what it
+    holds in its own transaction. An exchange that ends after the unit took its entries commits on its own."""
+    recorder = ExchangeRecorder(log)
+
+    async def call(agency: str, seconds: float) -> None:
+        async with recorder.exchange_async("outbound", agency, "Find") as ex:
+            ex.request(b"<q/>")
+            await asyncio.sleep(seconds)
+            ex.response(b"<a/>")
+
+    async def scenario() -> list[LogRecord]:
+        with holding_exchanges() as held:
+            late = asyncio.create_task(call("bank-970418", 0.3))
+            await asyncio.gather(call("land", 0.01), call("bank-970436", 0.02))
+            assert _rows(log) == []  # held, not yet written
+            taken = held.close()
+        log.append_many(taken)
+        await late
+        return taken
+
+    taken = asyncio.run(scenario())
+    assert sorted(r.agency for r in taken) == ["bank-970436", "bank-970436", "land", "land"]
+    assert [r["agency"] for r in _rows(log)][-2:] == ["bank-970418", "bank-970418"]
 
 
 def test_audit_cli_verifies_and_names_tampering(hub_env: Settings) -> None:
