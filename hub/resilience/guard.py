@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -37,7 +36,7 @@ from hub.errors import AgencyError, AgencyTimeout
 from hub.ops.metrics import RETRIES
 from hub.resilience.breaker import ADMIT_LUA, CircuitBreaker
 from hub.resilience.context import CallContext
-from hub.resilience.rate_limit import GCRA_LUA, WINDOW_LUA, RateLimiter
+from hub.resilience.rate_limit import GCRA_LUA, WINDOW_LUA, RateLimiter, send_name
 
 T = TypeVar("T")
 
@@ -109,7 +108,7 @@ class AgencyGuard:
 
     async def _once(self, fn: Callable[[float], Awaitable[T]], ctx: CallContext) -> T:
         async with self.semaphore:
-            member = secrets.token_hex(8)
+            member = send_name()
             verdict, wait_us, tracked, window_us = await self._admit_and_reserve(
                 keys=[self.breaker.key, self.limiter.key, self.limiter.window_key],
                 args=[self.breaker.trial_timeout_ms, self.limiter.interval_us, self.limiter.burst_us, member,
