@@ -24,7 +24,7 @@ from typing import Any, Literal
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -59,6 +59,17 @@ class LogRecord:
     payload_hash: str | None = None
     error_code: str | None = None
     latency_ms: int | None = None
+
+
+# Built once: constructing a SQLAlchemy statement costs several times executing it, and every exchange
+# of the hub goes through these.
+_LOCK_HEAD = (select(log_heads.c.seq, log_heads.c.entry_hash).where(log_heads.c.partition == bindparam("p"))
+              .with_for_update())
+_NEW_HEAD = {False: sqlite_insert(log_heads).on_conflict_do_nothing(),
+             True: pg_insert(log_heads).on_conflict_do_nothing()}
+_INSERT_ENTRIES = insert(message_log)
+_MOVE_HEAD = (update(log_heads).where(log_heads.c.partition == bindparam("p"))
+              .values(seq=bindparam("new_seq"), entry_hash=bindparam("new_hash")))
 
 
 class MessageLog:
@@ -109,8 +120,11 @@ class MessageLog:
 
     def _append(self, conn: Connection, records: list[LogRecord]) -> list[tuple[int, int]]:
         p = self.partition
-        self._ensure_head(conn, p)
-        head = conn.execute(select(log_heads).where(log_heads.c.partition == p).with_for_update()).one()
+        head = conn.execute(_LOCK_HEAD, {"p": p}).first()
+        if head is None:  # the partition's first entry: create its head, then lock it like any other
+            new_head = _NEW_HEAD[conn.dialect.name == "postgresql"]
+            conn.execute(new_head, {"partition": p, "seq": 0, "entry_hash": GENESIS})
+            head = conn.execute(_LOCK_HEAD, {"p": p}).one()
         seq, prev = head.seq, head.entry_hash
         rows = []
         for rec in records:
@@ -119,13 +133,9 @@ class MessageLog:
             row.update(partition=p, seq=seq, prev_hash=prev)
             row["entry_hash"] = prev = entry_hash(prev, row)
             rows.append(row)
-        conn.execute(insert(message_log), rows)
-        conn.execute(update(log_heads).where(log_heads.c.partition == p).values(seq=seq, entry_hash=prev))
+        conn.execute(_INSERT_ENTRIES, rows)
+        conn.execute(_MOVE_HEAD, {"p": p, "new_seq": seq, "new_hash": prev})
         return [(p, r["seq"]) for r in rows]
-
-    def _ensure_head(self, conn: Connection, p: int) -> None:
-        stmt = (pg_insert(log_heads) if conn.dialect.name == "postgresql" else sqlite_insert(log_heads))
-        conn.execute(stmt.values(partition=p, seq=0, entry_hash=GENESIS).on_conflict_do_nothing())
 
     def checkpoint(self, key: PrivateKey, cert: x509.Certificate) -> int:
         """Seal the current head of every partition with the hub's signature."""
