@@ -90,32 +90,43 @@ class VerificationService:
         hints = req.hints.model_dump_json(include={"full_name", "birth_date", "birth_year"})
         return {"subject_hmac": self.subjects.key(f"hints:{hints}"), "subject_masked": "(by name)"}
 
-    def _start(self, job_id: uuid.UUID, req: VerificationRequest, person_id: str | None, client: ApiClient,
-               callback_url: str | None, status: str) -> None:
+    def _opening(self, job_id: uuid.UUID, req: VerificationRequest, client: ApiClient, callback_url: str | None,
+                 status: str) -> tuple[dict[str, Any], LogRecord]:
+        """The job's row and its request entry, as they stand when the request arrives."""
+        row = dict(id=job_id, client_name=client.name, **self._subject(req, req.person_id), case_ref=req.case_ref,
+                   officer=req.officer, purpose=req.purpose, scopes=[s.value for s in req.scopes], status=status,
+                   callback_url=callback_url, created_at=utc_now())
+        return row, LogRecord(direction="inbound", kind="request", agency="hub", operation="VerifyPerson",
+                              service=f"client:{client.name}", header=self._header(job_id, req, "VerifyPerson"),
+                              subject_person_id=req.person_id)
+
+    def _start(self, job_id: uuid.UUID, req: VerificationRequest, client: ApiClient, callback_url: str | None,
+               status: str) -> None:
+        row, entry = self._opening(job_id, req, client, callback_url, status)
         # The job and its log entry commit together: no verification runs that the log does not show.
         with self.db.begin() as conn:
-            conn.execute(insert(verification_jobs).values(
-                id=job_id, client_name=client.name, **self._subject(req, person_id), case_ref=req.case_ref,
-                officer=req.officer, purpose=req.purpose, scopes=[s.value for s in req.scopes], status=status,
-                callback_url=callback_url, created_at=utc_now()))
-            self.log.append_in(conn, [LogRecord(
-                direction="inbound", kind="request", agency="hub", operation="VerifyPerson",
-                service=f"client:{client.name}", header=self._header(job_id, req, "VerifyPerson"),
-                subject_person_id=person_id)])
+            conn.execute(insert(verification_jobs).values(row))
+            self.log.append_in(conn, [entry])
 
     def _finish(self, job_id: uuid.UUID, req: VerificationRequest, verified: Verified, client: ApiClient,
-                report: VerificationReport, exchanges: list[LogRecord]) -> None:
+                report: VerificationReport, exchanges: list[LogRecord],
+                opening: tuple[dict[str, Any], LogRecord] | None = None) -> None:
+        """Store the report and log it with the agencies' exchanges; ``opening``: the job's row and request
+        entry when they were not written at the start (a synchronous verification)."""
         body = report.model_dump(mode="json")
         person_id = verified.person_id
         subject = self._subject(req, person_id) if req.person_id is None and person_id is not None else {}
         shown = [LogRecord(direction="inbound", kind="response", agency="hub", operation="IdentityCandidate",
                            service=f"client:{client.name}", header=self._header(job_id, req, "IdentityCandidate"),
                            subject_person_id=candidate) for candidate in verified.disclosed if candidate != person_id]
+        done = dict(status="done", completeness=report.completeness.value, report=body, completed_at=utc_now(),
+                    **subject)
         with self.db.begin() as conn:
-            conn.execute(update(verification_jobs).where(verification_jobs.c.id == job_id).values(
-                status="done", completeness=report.completeness.value, report=body, completed_at=utc_now(),
-                **subject))
-            self.log.append_in(conn, [*exchanges, LogRecord(
+            if opening is None:
+                conn.execute(update(verification_jobs).where(verification_jobs.c.id == job_id).values(done))
+            else:
+                conn.execute(insert(verification_jobs).values({**opening[0], **done}))
+            self.log.append_in(conn, [*([opening[1]] if opening else []), *exchanges, LogRecord(
                 direction="inbound", kind="response", agency="hub", operation="VerifyPersonReport",
                 service=f"client:{client.name}", header=self._header(job_id, req, "VerifyPersonReport"),
                 subject_person_id=person_id, payload=json.dumps(body, sort_keys=True).encode(), outcome="ok",
@@ -123,45 +134,44 @@ class VerificationService:
                 latency_ms=int((report.completed_at - report.requested_at).total_seconds() * 1000)), *shown])
 
     async def _run(self, job_id: uuid.UUID, req: VerificationRequest, client: ApiClient,
-                   started: asyncio.Future[None] | None = None) -> VerificationReport:
+                   opening: tuple[dict[str, Any], LogRecord] | None = None) -> VerificationReport:
         """Ask the agencies and store the report; the agencies' exchanges are logged in the report's
-        transaction (``holding_exchanges``). ``started``: the job's own first commit, still in flight."""
+        transaction (``holding_exchanges``), with ``opening`` when the job was not stored at the start."""
         with holding_exchanges() as held:
             try:
-                try:
-                    verified = await verify_subject(req, self.connectors)
-                finally:
-                    if started is not None:
-                        await started
+                verified = await verify_subject(req, self.connectors)
             except BaseException:
-                await asyncio.shield(asyncio.to_thread(self.log.append_many, held.close()))
+                left = ([opening[1]] if opening else []) + held.close()
+                await asyncio.shield(asyncio.to_thread(self.log.append_many, left))
                 raise
             exchanges = held.close()
         report = verified.report.model_copy(update={"id": job_id})
         VERIFICATIONS.labels(report.completeness.value).inc()
         try:
-            await asyncio.to_thread(self._finish, job_id, req, verified, client, report, exchanges)
+            await asyncio.to_thread(self._finish, job_id, req, verified, client, report, exchanges, opening)
         except BaseException:
             # The report could not be stored; the agencies were asked all the same, and that must show.
-            await asyncio.shield(asyncio.to_thread(self.log.append_many, exchanges))
+            left = ([opening[1]] if opening else []) + exchanges
+            await asyncio.shield(asyncio.to_thread(self.log.append_many, left))
             raise
         return report
 
     async def verify(self, req: VerificationRequest, client: ApiClient) -> VerificationReport:
+        """A synchronous verification: the job, its request entry, the agencies' exchanges and the report go
+        to the store in ONE transaction once the agencies have answered, before the report is returned. So
+        the log holds the verification whole or not at all, and no report reaches a caller that the log
+        does not show; a crash while the agencies are being asked leaves no report and no entry in the hub
+        (each agency holds the signed request it received, naming the case and purpose). Writing the job
+        first would add a commit to every verification, and running it beside the agency calls made its
+        thread compete with them for the interpreter while the requests were being signed and sent."""
         check_scopes(client, req)
         job_id = uuid.uuid4()
-        # The job and its request entry commit while the agencies are asked, not before: its fsync would
-        # otherwise sit on every caller's critical path. Nothing is returned or stored as a result until
-        # that commit has landed, so a report the caller sees is always in the log with its request; a
-        # crash in between leaves no report and the request entry at most.
-        started = asyncio.ensure_future(
-            asyncio.to_thread(self._start, job_id, req, req.person_id, client, None, "running"))
-        return await self._run(job_id, req, client, started)
+        return await self._run(job_id, req, client, self._opening(job_id, req, client, None, "running"))
 
     async def submit(self, req: VerificationRequest, client: ApiClient, callback_url: str | None) -> uuid.UUID:
         check_scopes(client, req)
         job_id = uuid.uuid4()
-        await asyncio.to_thread(self._start, job_id, req, req.person_id, client, callback_url, "pending")
+        await asyncio.to_thread(self._start, job_id, req, client, callback_url, "pending")
 
         async def run() -> None:
             report = await self._run(job_id, req, client)

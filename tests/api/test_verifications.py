@@ -220,3 +220,23 @@ def test_the_subject_report_lists_exactly_the_look_ups_made(hub: Hub) -> None:
     denied = httpx.post(f"{hub.url}/v1/audit/subject-report", json={"person_id": a},
                         headers={"Authorization": f"Bearer {hub.keys['all']}"})
     assert denied.status_code == 403
+
+
+def test_a_verification_lands_in_the_log_whole_in_one_transaction(hub: Hub) -> None:
+    """The job's request entry, every agency exchange and the report are consecutive entries of one
+    partition, written by one transaction once the agencies have answered."""
+    person = owner(hub.world)
+    r = hub.post("all", body(person, ["identity", "land", "bank_accounts"]))
+    assert r.status_code == 200, r.text
+    job, sources = r.json()["id"], r.json()["sources"]
+    ends = sorted(hub.log_rows(message_id=job), key=lambda row: row.seq)
+    assert [row.operation for row in ends] == ["VerifyPerson", "VerifyPersonReport"]
+    assert ends[0].partition == ends[1].partition
+    between = [row for row in hub.log_rows(partition=ends[0].partition) if ends[0].seq < row.seq < ends[1].seq]
+    # every agency's request and answer (and the population DB's token fetch, when one was due), nothing else
+    assert {row.agency for row in between} == {s["agency"] for s in sources}
+    assert {(row.agency, row.operation) for row in between if row.case_ref != PURPOSE["case_ref"]} <= {
+        ("population", "CapToken")}
+    assert len([row for row in between if row.case_ref == PURPOSE["case_ref"]]) == 2 * len(sources)
+    got = httpx.get(f"{hub.url}/v1/verifications/{job}", headers={"Authorization": f"Bearer {hub.keys['all']}"})
+    assert got.json()["status"] == "done"
