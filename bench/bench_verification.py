@@ -1,16 +1,20 @@
 """Verifications at a steady offered rate (open loop) against the sandbox with a fixed agency latency.
 
-    .venv/bin/python bench/bench_verification.py [--rate 20] [--seconds 20] [--latency-ms 50]
+    .venv/bin/python bench/bench_verification.py [--rate 20] [--seconds 20] [--latency-ms 50] [--one-sandbox]
 
-Processes: the sandbox (all mocks, faults set to a fixed latency, sigma 0), the hub (uvicorn, its
-connectors pointing at the sandbox), and this load generator, which starts one verification every
+Processes: the sandbox, one process per agency (each the whole sandbox app, faults set to a fixed latency,
+sigma 0; ``--one-sandbox`` serves them all from one process as `thads-hub sandbox` does), the hub (uvicorn,
+its connectors pointing at the sandbox), and this load generator, which starts one verification every
 1/rate seconds whatever the previous ones are doing (open loop: a slow hub cannot slow the arrivals
 down, as happens with real case systems). Each verification asks identity + land + bank accounts of a
 person, so it fans out to the population DB, the land registry and the configured banks.
 
 Printed in the same run:
-- the slowest agency's latency: each agency called alone through its own connector, p50 and p99;
+- the slowest agency's latency: each agency called alone through its own connector (after one untimed
+  call: the OAuth token and the pooled connections are per process, not per verification), p50 and p99;
 - the hub's end-to-end latency per verification, p50 and p99, and the ratios to the slowest agency;
+- where the time goes: medians of the report's own scatter-gather span and of its slowest and fastest
+  source (the rest of the end-to-end time is the API, the report's transaction and HTTP);
 - the hub process's CPU milliseconds per verification (from /proc, user + system).
 Targets from the issue: hub p50 <= 1.15x and p99 <= 1.5x the slowest agency; at least 20/s.
 """
