@@ -1,13 +1,12 @@
 """Verifications at a steady offered rate (open loop) against the sandbox with a fixed agency latency.
 
-    .venv/bin/python bench/bench_verification.py [--rate 20] [--seconds 20] [--latency-ms 50] [--one-sandbox]
+    .venv/bin/python bench/bench_verification.py [--rate 20] [--seconds 20] [--latency-ms 50]
 
-Processes: the sandbox, one process per agency (each the whole sandbox app, faults set to a fixed latency,
-sigma 0; ``--one-sandbox`` serves them all from one process as `thads-hub sandbox` does), the hub (uvicorn,
-its connectors pointing at the sandbox), and this load generator, which starts one verification every
-1/rate seconds whatever the previous ones are doing (open loop: a slow hub cannot slow the arrivals
-down, as happens with real case systems). Each verification asks identity + land + bank accounts of a
-person, so it fans out to the population DB, the land registry and the configured banks.
+Processes: the sandbox (all mocks in one process, as `thads-hub sandbox` serves them, faults set to a fixed
+latency, sigma 0), the hub (uvicorn, its connectors pointing at the sandbox), and this load generator, which
+starts one verification every 1/rate seconds whatever the previous ones are doing (open loop: a slow hub
+cannot slow the arrivals down, as happens with real case systems). Each verification asks identity + land +
+bank accounts of a person, so it fans out to the population DB, the land registry and the configured banks.
 
 Printed in the same run:
 - the slowest agency's latency: each agency called alone through its own connector (after one untimed
@@ -123,7 +122,7 @@ async def _agency_alone(settings: Settings, people: list[str], n: int) -> dict[s
 
 
 async def _load(url: str, key: str, people: list[str], rate: float, seconds: float,
-                scopes: list[str]) -> tuple[list[float], int]:
+                scopes: list[str]) -> tuple[list[float], int, list[tuple[float, float, float]]]:
     latencies: list[float] = []
     breakdown: list[tuple[float, float, float]] = []  # per verification: scatter span, slowest, fastest source
     errors = 0
@@ -153,10 +152,7 @@ async def _load(url: str, key: str, people: list[str], rate: float, seconds: flo
             tasks.append(asyncio.create_task(one(i)))
             i += 1
         await asyncio.gather(*tasks)
-    if breakdown:
-        print("  where the time goes (medians): scatter-gather span {:.1f} ms, its slowest source {:.1f} ms, "
-              "its fastest {:.1f} ms".format(*(statistics.median(b[k] for b in breakdown) for k in range(3))))
-    return latencies, errors
+    return latencies, errors, breakdown
 
 
 def _config_at(data: Path, port: int) -> dict[str, AgencyConfig]:
@@ -183,21 +179,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--banks", type=int, default=2, help="banks to fan out to (population + land + banks agencies)")
-    ap.add_argument("--one-sandbox", action="store_true",
-                    help="serve every agency from one sandbox process (as `thads-hub sandbox` does) instead of one "
-                         "process per agency; their CPU work then queues behind each other's")
     args = ap.parse_args()
     data, db_url, sb_port, hub_port, config = bench_site()
     installed = discover()
     wanted = [a for a in ["population", "land", *[a for a in config if a.startswith("bank-")][: args.banks]]
               if a.split("-")[0] in installed]
-    # Four real agencies are four systems answering side by side; one sandbox process would make their
-    # answers wait for each other's signatures (about 3 ms of CPU each), a delay no real agency adds and
-    # that the agencies' latency measured alone does not include. So by default each agency gets its own
-    # process, still all on this machine's two cores.
-    ports = {a: sb_port + (0 if args.one_sandbox else k) for k, a in enumerate(wanted)}
-    agencies = {a: _config_at(data, ports[a])[a].model_copy(update={"rate_limit_per_s": 10_000.0,
-                                                                     "concurrency": 256}) for a in wanted}
+    agencies = {a: config[a].model_copy(update={"rate_limit_per_s": 10_000.0, "concurrency": 256}) for a in wanted}
     write_agencies(data / "agencies.toml", agencies)
     prefix = f"thads-bench-{os.getpid()}:"
     env = {"THADS_DATA_DIR": str(data), "THADS_DATABASE_URL": db_url, "THADS_REDIS_KEY_PREFIX": prefix,
@@ -206,15 +193,12 @@ def main() -> None:
     db = Database(db_url)
     _, key = add_client(db, "bench", ["verify:identity", "verify:land", "verify:bank_accounts"])
     ctx = multiprocessing.get_context("spawn")
-    sandboxes = [ctx.Process(target=_sandbox, args=(str(data / "pki"), port), daemon=True)
-                 for port in sorted(set(ports.values()))]
-    for sandbox in sandboxes:
-        sandbox.start()
-    for port in set(ports.values()):
-        _wait(f"http://127.0.0.1:{port}/")
+    sandbox = ctx.Process(target=_sandbox, args=(str(data / "pki"), sb_port), daemon=True)
+    sandbox.start()
+    _wait(f"http://127.0.0.1:{sb_port}/")
     for agency in agencies:
         path = agency.replace("bank-", "banks/")
-        httpx.put(f"http://127.0.0.1:{ports[agency]}/{path}/_admin/faults",
+        httpx.put(f"http://127.0.0.1:{sb_port}/{path}/_admin/faults",
                   json={"latency_ms": args.latency_ms}).raise_for_status()
     hub = ctx.Process(target=_hub, args=(env, hub_port), daemon=True)
     hub.start()
@@ -227,20 +211,18 @@ def main() -> None:
     scopes = ["identity", "land"] + (["bank_accounts"] if any(a.startswith("bank-") for a in agencies) else [])
     asyncio.run(_load(f"http://127.0.0.1:{hub_port}/v1/verifications", key, people, args.rate, 2.0, scopes))
     cpu0 = _cpu_ms(hub.pid)  # type: ignore[arg-type]
-    latencies, errors = asyncio.run(_load(f"http://127.0.0.1:{hub_port}/v1/verifications", key, people,
+    latencies, errors, breakdown = asyncio.run(_load(f"http://127.0.0.1:{hub_port}/v1/verifications", key, people,
                                           args.rate, args.seconds, scopes))
     cpu = (_cpu_ms(hub.pid) - cpu0) / max(1, len(latencies) + errors)  # type: ignore[arg-type]
     hub.terminate()
-    for sandbox in sandboxes:
-        sandbox.terminate()
+    sandbox.terminate()
     slow50 = max(v[0] for v in alone.values())
     slow99 = max(v[1] for v in alone.values())
     if not latencies:
         raise SystemExit(f"no verification completed ({errors} incomplete): is every connector installed?")
     p50, p99 = statistics.median(latencies), pct(latencies, 0.99)
-    where = "one sandbox process" if args.one_sandbox else f"{len(sandboxes)} sandbox processes (one per agency)"
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {where}, the hub and the load "
-          f"generator; agencies at a fixed {args.latency_ms:.0f} ms: {', '.join(agencies)}")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; sandbox, hub and load generator in "
+          f"3 processes; agencies at a fixed {args.latency_ms:.0f} ms: {', '.join(agencies)}")
     for agency, (a50, a99) in alone.items():
         print(f"  {agency:<12} alone through its connector: p50 {a50:6.1f} ms  p99 {a99:6.1f} ms")
     print(f"offered {args.rate:.0f} verifications/s for {args.seconds:.0f} s (open loop): {len(latencies)} complete, "
@@ -248,6 +230,8 @@ def main() -> None:
     print(f"hub end to end: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     print(f"hub p50 / slowest agency p50: {p50 / slow50:.2f}  (target <= 1.15)")
     print(f"hub p99 / slowest agency p99: {p99 / slow99:.2f}  (target <= 1.5)")
+    print("where the time goes (medians): the report's scatter-gather span {:.1f} ms, its slowest source {:.1f} ms, "
+          "its fastest {:.1f} ms".format(*(statistics.median(b[k] for b in breakdown) for k in range(3))))
     print(f"hub CPU per verification: {cpu:.1f} ms")
 
 
