@@ -66,6 +66,12 @@ class CommandHandler(QueueHandler):
             raise
         await self.records.acknowledge(claimed.id, entry.id, receipt)
 
+    async def dead_lettered_unhandled(self, entry: Entry, reason: str) -> None:
+        """Its workers kept dying on this entry: the command ends dead-lettered (replayable like any other),
+        unless it has ended already or another entry is delivering it now. INTERNAL: the registry's code for
+        a failure of the hub's own, which is what a worker dying on an entry every time is."""
+        await self.records.abandon(uuid.UUID(entry.fields["command"]), entry.id, "INTERNAL", reason)
+
     async def _deliver(self, claimed: Claimed) -> AgencyReceipt:
         try:
             connector = connector_for(self.services.connectors, claimed.agency, claimed.kind)

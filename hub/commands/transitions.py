@@ -87,6 +87,14 @@ _CLOSE = update(commands).where(
     status=bindparam("b_status"), owner_entry=None, lease_until=None, error_code=bindparam("b_code"),
     error_detail=bindparam("b_detail"), updated_at=bindparam("b_now"), closed_by_entry=bindparam("b_closed_by"),
     completed_at=bindparam("b_completed"))
+_ABANDON = update(commands).where(
+    commands.c.id == bindparam("b_id"),
+    commands.c.status.in_([CommandStatus.QUEUED.value, CommandStatus.SENT.value]),
+    or_(commands.c.owner_entry.is_(None), commands.c.owner_entry == bindparam("b_entry"),
+        commands.c.lease_until < bindparam("b_now"))).values(
+    status=CommandStatus.DEAD_LETTERED.value, owner_entry=None, lease_until=None, error_code=bindparam("b_code"),
+    error_detail=bindparam("b_detail"), updated_at=bindparam("b_now"), closed_by_entry=bindparam("b_entry"),
+    completed_at=bindparam("b_now"))
 _EVENT = insert(command_events)
 _EVENT_FIELDS = ("attempt", "agency_ref", "error_code", "detail")
 
@@ -119,6 +127,12 @@ class CommandRecords:
     async def end(self, command_id: uuid.UUID, entry_id: str, status: CommandStatus, code: str, detail: str) -> None:
         """Failed (the agency refused, or it cannot be carried out) or dead-lettered (no attempt left)."""
         await self.shared.run(lambda tx: _close(tx, command_id, entry_id, status, code, detail, ended=True))
+
+    async def abandon(self, command_id: uuid.UUID, entry_id: str, code: str, detail: str) -> None:
+        """Dead-lettered without an outcome: its entry's deliveries all died. Only a command still waiting or
+        held by that entry (or by a lease that has run out) changes; an ended one, or one another entry is
+        delivering, stays as it is."""
+        await self.shared.run(lambda tx: _abandon(tx, command_id, entry_id, code, detail))
 
     def _claim(self, tx: Tx, command_id: uuid.UUID, entry_id: str) -> Claimed | None:
         now = utc_now()
@@ -159,6 +173,14 @@ def _acknowledge(tx: Tx, command_id: uuid.UUID, entry_id: str, receipt: AgencyRe
                                        "b_receipt": receipt.model_dump(mode="json"), "b_now": now})
     if done.rowcount:
         _event(tx, command_id, CommandStatus.ACKNOWLEDGED, now, agency_ref=receipt.reference)
+
+
+def _abandon(tx: Tx, command_id: uuid.UUID, entry_id: str, code: str, detail: str) -> None:
+    now = utc_now()
+    changed = tx.conn.execute(_ABANDON, {"b_id": command_id, "b_entry": entry_id, "b_code": code,
+                                         "b_detail": detail[:2000], "b_now": now})
+    if changed.rowcount:
+        _event(tx, command_id, CommandStatus.DEAD_LETTERED, now, error_code=code, detail=detail[:2000])
 
 
 def _close(tx: Tx, command_id: uuid.UUID, entry_id: str, status: CommandStatus, code: str, detail: str,

@@ -70,6 +70,12 @@ class QueueHandler(ABC):
     @abstractmethod
     async def handle(self, entry: Entry) -> None: ...
 
+    async def dead_lettered_unhandled(self, entry: Entry, reason: str) -> None:
+        """The runtime is dead-lettering ``entry`` without calling ``handle``: every earlier delivery ended
+        without an outcome (its worker died or lost it each time). A handler that keeps its own state per
+        entry records the end here, idempotently (it may be called again for the same entry)."""
+        return None  # the default handler keeps no state of its own
+
     def retry_after_ms(self, entry_id: str, deliveries: int) -> int:
         return retry_delay_ms(entry_id, deliveries, self.retry_base_s, self.retry_max_s)
 

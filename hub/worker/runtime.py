@@ -280,8 +280,17 @@ class Worker:
             if entry.deliveries > lane.handler.max_attempts:
                 # Every earlier delivery ended without an outcome: a worker died on it or lost it each
                 # time. An entry that kills its worker must not go round the fleet for ever.
-                await self._dead_letter(lane, entry, f"no outcome after {entry.deliveries - 1} deliveries "
-                                        "(the worker died or lost the entry each time)")
+                reason = (f"no outcome after {entry.deliveries - 1} deliveries (the worker died or lost the entry "
+                          "each time)")
+                try:
+                    # The handler's own records first (a command row must not stay "sent" for ever): were the
+                    # worker to die between the two, the entry comes round again and this runs again.
+                    await lane.handler.dead_lettered_unhandled(entry, reason)
+                except Exception:
+                    log.exception("queue %s, entry %s: recording its end failed; it stays pending",
+                                  lane.handler.queue, entry.id)
+                    continue
+                await self._dead_letter(lane, entry, reason)
                 continue
             lane.in_flight[entry.id] = asyncio.create_task(self._process(lane, entry),
                                                            name=f"{lane.handler.queue}:{entry.id}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ import redis.asyncio as aioredis
 from hub.bootstrap import build_services
 from hub.commands import QUEUE
 from hub.commands.handler import CommandHandler
+from hub.commands.transitions import CommandRecords
 from hub.outbox.relay import companion as relay
 from hub.worker.runtime import Worker
 from hub.worker.streams import WorkQueue
@@ -106,3 +108,33 @@ def test_a_duplicate_entry_of_an_acknowledged_command_asks_the_agency_nothing(ri
 
 async def _backlog_empty(queue: WorkQueue) -> bool:
     return (await queue.stats()).backlog == 0
+
+
+def test_a_command_whose_workers_keep_dying_ends_dead_lettered_not_sent(rig: Rig) -> None:
+    """Three workers took the entry and died on it, the last after claiming the command: the next worker
+    dead-letters the entry without delivering it, and the command ends dead-lettered (not "sent" for ever)."""
+    command_id, account = _freeze_at_the_bank(rig)
+
+    async def scenario() -> None:
+        services = build_services(rig.settings)
+        try:
+            await relay(services, "dying").publish_once()
+            queue = WorkQueue(services.redis, rig.settings.redis_key_prefix, QUEUE)
+            await queue.ensure_group()
+            (entry,) = [e for e in await queue.read("died-1", count=100) if e.fields["command"] == command_id]
+            await queue.claim_stale("died-2", min_idle_ms=0, count=100)
+            await queue.claim_stale("died-3", min_idle_ms=0, count=100)
+            # the third died mid-delivery: the command is "sent", held by that entry (a lease that lapses)
+            assert await CommandRecords(services.db, lease_s=0.2).claim(uuid.UUID(command_id), entry.id) is not None
+            async with running(Worker(services, [QuickCommandHandler(services)], fast("survivor", lease_s=0.3))):
+                await until(lambda: _status_is(rig, command_id, "dead_lettered"), 20, "dead-lettered")
+        finally:
+            await services.aclose()
+
+    asyncio.run(scenario())
+    view = rig.command(command_id)
+    assert [h["status"] for h in view["history"]] == ["queued", "sent", "dead_lettered"]
+    assert view["history"][-1]["error_code"] == "INTERNAL"
+    assert view["history"][-1]["detail"].startswith("no outcome after 3 deliveries")
+    assert [d for d in rig.dead_letters() if d["fields"]["command"] == command_id]
+    assert not [e for e in rig.recorder(BANK)["effects"] if e.get("account_number") == account]
