@@ -4,9 +4,9 @@ Order per attempt: concurrency slot (this process) -> breaker (fail fast while o
 (all processes, via Redis, one script and one round trip) -> after waiting for that slot, the send window
 (never more sends in a rolling second than the paced quota; a call free to go at once was counted by the
 first script) -> the call under ``min(operation timeout, remaining deadline)`` -> the outcome to the
-breaker. A success is reported only when the breaker had
-something to forget (failures counted, or a trial under way): the common case, a healthy agency, then
-costs one Redis round trip per attempt instead of three.
+breaker. A success is reported only when the breaker had something to forget (failures counted, or a
+trial under way): the common case, a healthy agency, then costs one Redis round trip per attempt instead
+of three.
 Retries (tenacity, exponential backoff with jitter) happen only when the operation is idempotent or
 carries an idempotency key, only for errors that say they are transient (AgencyUnavailable,
 AgencyTimeout), never for CancelledError, and never past the caller's deadline: a retry that could not
@@ -56,8 +56,9 @@ class _OutOfTime(stop_base):
 # KEYS = breaker hash, rate-limit TAT key, send window; ARGV = trial timeout ms, emission interval µs, burst
 # µs, this send's window member, window cap. Returns {verdict, µs to wait for the rate slot, 1 when the
 # breaker hash exists, the send window's answer (0: counted as sent now; -1: not asked, the call waits for
-# its slot first; more: the window is full, the call waits for it)}. No slot is taken while the breaker is open: a call that will not be made must not use up
-# the agency's quota. A call free to go at once is counted in the send window by the same round trip.
+# its slot first; more: the window is full, the call waits for it)}. No slot is taken while the breaker is
+# open: a call that will not be made must not use up the agency's quota. A call free to go at once is
+# counted in the send window by the same round trip.
 _ADMIT_AND_RESERVE = ADMIT_LUA + GCRA_LUA + WINDOW_LUA + """
 local verdict = admit(KEYS[1], tonumber(ARGV[1]))
 if verdict == 'open' then return {verdict, 0, 1, 0} end
