@@ -33,7 +33,6 @@ local function gcra(key, interval, burst)
   return wait
 end
 """
-_GCRA = GCRA_LUA + "return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))\n"
 
 # window(key, member, cap) -> 0 when the call may be sent now (and it is counted as sent), else the µs until
 # the oldest send of the last second leaves the window. GCRA spaces the reservations, but a call can leave
@@ -69,7 +68,8 @@ def send_name() -> str:
 
 class RateLimiter:
     """GCRA pacing at ``rate_per_s`` and a cap of ``window_cap`` sends in any rolling second (default: the
-    rate, rounded down), both shared by every process through Redis."""
+    rate, rounded down), both shared by every process through Redis. The GCRA slot is reserved by the
+    agency guard's own script (with the breaker, one round trip); the window is checked here."""
 
     def __init__(self, redis: Any, key: str, rate_per_s: float, burst: int = 1, window_cap: int | None = None) -> None:
         self.redis = redis
@@ -78,13 +78,7 @@ class RateLimiter:
         self.burst_us = max(0, burst - 1) * self.interval_us
         self.window_key = f"{key}:sent"
         self.window_cap = window_cap if window_cap is not None else max(1, math.floor(rate_per_s))
-        self._script = redis.register_script(_GCRA)
         self._window = redis.register_script(_WINDOW)
-
-    async def reserve(self) -> float:
-        """Reserve the next slot; returns the seconds to wait before using it."""
-        wait_us = await self._script(keys=[self.key], args=[self.interval_us, self.burst_us])
-        return int(wait_us) / 1_000_000
 
     async def send_slot(self, member: str, deadline: float | None = None) -> None:
         """Wait until the call may be sent without putting more than ``window_cap`` sends in a rolling second,
@@ -98,13 +92,3 @@ class RateLimiter:
             if deadline is not None and time.monotonic() + wait > deadline:
                 raise TimeoutError("the agency's quota leaves no slot before the deadline")
             await asyncio.sleep(wait)
-
-    async def acquire(self, deadline: float | None = None) -> None:
-        """Wait for a slot and send within the window. Refuses at once (TimeoutError) if the slot comes after
-        ``deadline`` (a time.monotonic() value): better to say so now than to sleep past the caller's deadline."""
-        wait = await self.reserve()
-        if deadline is not None and time.monotonic() + wait > deadline:
-            raise TimeoutError("the agency's rate limit leaves no slot before the deadline")
-        if wait > 0:
-            await asyncio.sleep(wait)
-        await self.send_slot(send_name(), deadline)
