@@ -228,8 +228,10 @@ def test_no_rolling_second_holds_more_sends_than_the_paced_quota(redis_prefix: s
 
     sent = run(main)
     assert len(sent) == 20
-    busiest = max(sum(1 for t in sent if start <= t < start + 1.0) for start in sent)
-    # Each stamp is taken a few ms after its send was admitted, against slots 104 ms apart.
+    # Each stamp is read a little after its send was admitted (by a Redis round trip, jitter well under
+    # 10 ms), so windows of 0.99 s are counted: ten sends admitted GCRA's way fit in 0.94 s, ten admitted
+    # through the window need a full second.
+    busiest = max(sum(1 for t in sent if start <= t < start + 0.99) for start in sent)
     assert busiest <= 9, busiest
     assert (len(sent) - 1) / (sent[-1] - sent[0]) >= 9.6 * 0.75
 
