@@ -176,7 +176,7 @@ def restart_scenario(work: Path, key_dir: Path, count: int) -> dict[str, Any]:
         db = Database(db_url)
         started = time.perf_counter()
         try:
-            _, key = add_client(db, "case-system", [])
+            _, key = add_client(db, "case-system", ["cases:read"])
             import httpx
 
             httpx.post(f"http://127.0.0.1:{hub_port}/v1/subscriptions", json={"url": f"http://127.0.0.1:{sub_port}/hook"},

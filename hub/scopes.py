@@ -10,6 +10,8 @@ SCOPES: dict[str, str] = {
     "verify:bank_accounts": "Look up a person's bank accounts at every configured bank.",
     "verify:land": "Look up a person's land parcels at the land registry.",
     "audit:read": "Read the message log and subject reports.",
+    "cases:read": "Read intake records and enforcement cases: the judgments feed, GET /v1/cases/{id}, and webhook "
+                  "subscriptions to new intake records.",
     "command:freeze": "Freeze and release bank accounts (each freeze's decision is copied to the procuracy).",
     "command:land": "Register and lift restrictions on land use rights at the land registry.",
     "command:procuracy": "Send decisions to the procuracy for supervision.",

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import or_, select
 
-from hub.api.auth import current_client, require_scopes
+from hub.api.auth import require_scopes
 from hub.api.problems import problem_responses
 from hub.clients import ApiClient
 from hub.inbound.intake_store import get_record
@@ -35,8 +35,9 @@ def case_view(db: Database, case_id: UUID) -> dict[str, Any]:
 
 
 @router.get("/v1/cases/{case_id}", summary="An enforcement case opened by intake",
-            responses={**problem_responses("NOT_FOUND", "AUTH_REQUIRED")})
-async def get_case(case_id: UUID, request: Request, client: ApiClient = Depends(current_client)) -> dict[str, Any]:
+            responses={**problem_responses("NOT_FOUND", "AUTH_REQUIRED", "SCOPE_MISSING")})
+async def get_case(case_id: UUID, request: Request,
+                   client: ApiClient = Depends(require_scopes("cases:read"))) -> dict[str, Any]:
     return await asyncio.to_thread(case_view, _db(request), case_id)
 
 

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from hub.api.auth import current_client
+from hub.api.auth import require_scopes
 from hub.api.problems import problem_responses
 from hub.clients import ApiClient
 from hub.inbound import feed
@@ -32,8 +32,8 @@ class SubscriptionRequest(BaseModel):
 @router.get("/v1/judgments", summary="New intake records after a cursor, each once, in order",
             description="Start with no `after` (or 0); pass the `next` of each answer as `after` of the next call. "
                         "An empty `items` means nothing new yet: ask again later with the same cursor.",
-            responses={**problem_responses("AUTH_REQUIRED", "REQUEST_INVALID")})
-async def judgments_feed(request: Request, client: ApiClient = Depends(current_client),
+            responses={**problem_responses("AUTH_REQUIRED", "SCOPE_MISSING", "REQUEST_INVALID")})
+async def judgments_feed(request: Request, client: ApiClient = Depends(require_scopes("cases:read")),
                          after: int = Query(0, ge=0, le=2**62, description="The `next` of the previous page."),
                          limit: int = Query(100, ge=1, le=feed.MAX_PAGE)) -> dict[str, Any]:
     records = await asyncio.to_thread(feed.page, _db(request), after, limit)
@@ -44,19 +44,22 @@ async def judgments_feed(request: Request, client: ApiClient = Depends(current_c
 @router.post("/v1/subscriptions", status_code=201, summary="Subscribe a URL to new intake records",
              description="Each new intake record is POSTed to the URL as JSON, signed by the hub (detached JWS in "
                          "X-JWS-Signature), retried until a 2xx; X-Thads-Delivery-Id is the same on every attempt.",
-             responses={**problem_responses("AUTH_REQUIRED", "REQUEST_INVALID")})
+             responses={**problem_responses("AUTH_REQUIRED", "SCOPE_MISSING", "REQUEST_INVALID")})
 async def subscribe(body: SubscriptionRequest, request: Request,
-                    client: ApiClient = Depends(current_client)) -> dict[str, Any]:
+                    client: ApiClient = Depends(require_scopes("cases:read"))) -> dict[str, Any]:
     return await asyncio.to_thread(add_subscription, _db(request), client.name, body.url)
 
 
-@router.get("/v1/subscriptions", summary="This client's active subscriptions")
-async def subscriptions(request: Request, client: ApiClient = Depends(current_client)) -> list[dict[str, Any]]:
+@router.get("/v1/subscriptions", summary="This client's active subscriptions",
+            responses={**problem_responses("AUTH_REQUIRED", "SCOPE_MISSING")})
+async def subscriptions(request: Request,
+                        client: ApiClient = Depends(require_scopes("cases:read"))) -> list[dict[str, Any]]:
     return await asyncio.to_thread(list_subscriptions, _db(request), client.name)
 
 
 @router.delete("/v1/subscriptions/{subscription_id}", status_code=204, summary="End a subscription",
-               responses={**problem_responses("AUTH_REQUIRED", "NOT_FOUND")})
-async def unsubscribe(subscription_id: UUID, request: Request, client: ApiClient = Depends(current_client)) -> Response:
+               responses={**problem_responses("AUTH_REQUIRED", "SCOPE_MISSING", "NOT_FOUND")})
+async def unsubscribe(subscription_id: UUID, request: Request,
+                      client: ApiClient = Depends(require_scopes("cases:read"))) -> Response:
     await asyncio.to_thread(revoke_subscription, _db(request), client.name, subscription_id)
     return Response(status_code=204)

@@ -42,7 +42,7 @@ from sandbox_mocks.seed.world import World, build_world
 OFFICER = "Chấp hành viên Lê Văn Tám"
 PURPOSE = "Tổ chức thi hành án (Luật Thi hành án dân sự)"
 SCOPES = ["verify:identity", "verify:residence", "verify:bank_accounts", "verify:land", "command:freeze",
-          "command:land", "command:notify", "command:payout", "audit:read"]
+          "command:land", "command:notify", "command:payout", "audit:read", "cases:read"]
 AGENCIES = ["court", "procuracy", "population", "land", "postal", *(f"bank-{b}" for b in SANDBOX_BANK_BINS)]
 DEADLINE_MS = 2500  # the verification's deadline; the slow bank answers well after it
 SLOW_MS = 6000

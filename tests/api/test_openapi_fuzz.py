@@ -17,7 +17,7 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 def test_the_api_conforms_to_its_openapi_under_generated_requests(hub_server: ServedApp, settings: Settings) -> None:
     db = Database(settings.database_url)
     _, key = add_client(db, "fuzzer", ["verify:identity", "verify:residence", "verify:bank_accounts", "verify:land",
-                                       "audit:read", "clients:admin"])
+                                       "audit:read", "cases:read", "clients:admin"])
     db.dispose()
     run = subprocess.run(
         [str(SCHEMATHESIS), "run", f"{hub_server.url}/openapi.json", "-H", f"Authorization: Bearer {key}",

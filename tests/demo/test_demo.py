@@ -95,7 +95,7 @@ def summary(demo: Demo) -> dict[str, Any]:
 def hub_get(demo: Demo, summary: dict[str, Any]) -> Any:
     """GET on the demo's hub with an API client of the test's own, made on the demo's database."""
     db = Database(f"sqlite:///{demo.data / 'thads.db'}")
-    _, key = add_client(db, "demo-test-reader", ["verify:identity", "command:freeze", "command:notify",
+    _, key = add_client(db, "demo-test-reader", ["verify:identity", "cases:read", "command:freeze", "command:notify",
                                                  "command:payout", "audit:read"])
     db.dispose()
 

@@ -118,7 +118,7 @@ def test_every_element_lands_where_the_table_says(hub: ServedApp, key_dir: Path,
     assert answer.status_code == 200, answer.text
     with db.engine.connect() as conn:
         case_id = conn.execute(intakes.select()).one().case_id
-    _, key = add_client(db, "case-system", [])
+    _, key = add_client(db, "case-system", ["cases:read"])
     view = httpx.get(f"{hub.url}/v1/cases/{case_id}", headers={"authorization": f"Bearer {key}"}).json()
     for path, (where, value) in LANDS.items():
         assert where(view) == value, path

@@ -32,7 +32,7 @@ from tests.worker.support import until
 
 def test_the_feed_returns_each_intake_once_in_order(hub: ServedApp, key_dir: Path, world: World,
                                                    db: Database) -> None:
-    _, key = add_client(db, "case-system", [])
+    _, key = add_client(db, "case-system", ["cases:read"])
     auth = {"authorization": f"Bearer {key}"}
     bodies = rest_items(world, key_dir, 30)
 
@@ -90,7 +90,7 @@ class Subscriber:
 def test_subscribers_get_every_intake_signed_and_retried(hub: ServedApp, key_dir: Path, world: World,
                                                          db: Database, inbound_settings: Settings) -> None:
     subscriber = Subscriber(key_dir)
-    _, key = add_client(db, "case-system", [])
+    _, key = add_client(db, "case-system", ["cases:read"])
     with ServedApp(subscriber.app) as endpoint:
         created = httpx.post(f"{hub.url}/v1/subscriptions", json={"url": f"{endpoint.url}/hook"},
                              headers={"authorization": f"Bearer {key}"})
@@ -122,3 +122,23 @@ def test_subscribers_get_every_intake_signed_and_retried(hub: ServedApp, key_dir
     assert [s["url"] for s in listed] == [f"{endpoint.url}/hook"]
 
 
+
+
+def test_intake_records_are_read_only_with_the_cases_scope(hub: ServedApp, key_dir: Path, world: World,
+                                                           db: Database) -> None:
+    """A client granted only look-ups may not read the feed, a case or subscribe to new intake records."""
+    asyncio.run(push_all(hub, rest_items(world, key_dir, 1)))
+    _, reader = add_client(db, "case-reader", ["cases:read"])
+    _, other = add_client(db, "verifier-only", ["verify:identity"])
+    page = httpx.get(f"{hub.url}/v1/judgments", headers={"authorization": f"Bearer {reader}"}).json()
+    case_id = page["items"][0]["case"]["id"]
+    assert httpx.get(f"{hub.url}/v1/cases/{case_id}", headers={"authorization": f"Bearer {reader}"}).status_code == 200
+    refused = [httpx.get(f"{hub.url}/v1/judgments", headers={"authorization": f"Bearer {other}"}),
+               httpx.get(f"{hub.url}/v1/cases/{case_id}", headers={"authorization": f"Bearer {other}"}),
+               httpx.post(f"{hub.url}/v1/subscriptions", json={"url": "http://127.0.0.1:9/hook"},
+                          headers={"authorization": f"Bearer {other}"}),
+               httpx.get(f"{hub.url}/v1/subscriptions", headers={"authorization": f"Bearer {other}"})]
+    for r in refused:
+        assert r.status_code == 403, r.text
+        assert r.json()["type"] == "urn:thads:problem:SCOPE_MISSING"
+        assert r.json()["missing"] == ["cases:read"]

@@ -47,7 +47,7 @@ def push_rest(hub: ServedApp, key_dir: Path, world: World, start: int, count: in
 def test_each_judgment_opens_a_received_case_at_the_routed_office(hub: ServedApp, key_dir: Path, world: World,
                                                                   db: Database) -> None:
     push_rest(hub, key_dir, world, 0, 4)
-    _, key = add_client(db, "case-system", [])
+    _, key = add_client(db, "case-system", ["cases:read"])
     with db.engine.connect() as conn:
         case_ids = [r.case_id for r in conn.execute(select(intakes.c.case_id))]
     assert len(case_ids) == 4

@@ -68,7 +68,7 @@ def test_protests_and_recommendations_are_stored_once_and_linked(hub: ServedApp,
     assert rows["THADS-01-2020-9999"].case_id is None  # kept, findable, not linked
     for ref in refs:
         assert rows[ref].case_id == linked[ref]
-    _, key = add_client(db, "case-system", [])
+    _, key = add_client(db, "case-system", ["cases:read"])
     view = httpx.get(f"{hub.url}/v1/cases/{linked[refs[0]]}", headers={"authorization": f"Bearer {key}"}).json()
     assert [a["document_id"] for a in view["procuracy_actions"]] == [rows[refs[0]].document_id]
     assert view["procuracy_actions"][0]["kind"] in ("protest", "recommendation")

@@ -50,7 +50,7 @@ def test_pushes_through_a_restart_are_stored_once_and_every_one_reaches_the_subs
     hub = hub_process(settings, hub_port, tmp_path / "hub.log").start()
     subscriber = subscriber_process(sub_port, out, key_dir, tmp_path / "subscriber.log").start()
     try:
-        _, key = add_client(db, "case-system", [])
+        _, key = add_client(db, "case-system", ["cases:read"])
         created = httpx.post(f"{hub_url}/v1/subscriptions", json={"url": f"http://127.0.0.1:{sub_port}/hook"},
                              headers={"authorization": f"Bearer {key}"})
         assert created.status_code == 201, created.text
