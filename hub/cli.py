@@ -150,6 +150,19 @@ def clients_list() -> None:
     out.print(table)
 
 
+@clients_app.command("grant")
+def clients_grant(name: Annotated[str, typer.Argument(help="Client to grant more scopes to.")],
+                  scopes: Annotated[list[str], typer.Option("--scopes", "-s", help="Scopes to add: repeat the option "
+                                    "or separate with commas.")]) -> None:
+    """Add scopes to an active client; its key stays the same, and its next request may use them."""
+    from hub.clients import grant_scopes
+
+    flat = [s.strip() for group in scopes for s in group.split(",") if s.strip()]
+    with refusals():
+        client = grant_scopes(_db(), name, flat)
+    out.print(f"client {client.name} now holds {', '.join(client.scopes)}")
+
+
 @clients_app.command("revoke")
 def clients_revoke(name: Annotated[str, typer.Argument(help="Client to revoke.")]) -> None:
     """Revoke a client's key; its next request is refused with KEY_REVOKED."""

@@ -81,6 +81,22 @@ def list_clients(db: Database) -> list[ApiClient]:
         return [_row_to_client(r) for r in conn.execute(select(api_clients).order_by(api_clients.c.name))]
 
 
+def grant_scopes(db: Database, name: str, scopes: list[str]) -> ApiClient:
+    """Add ``scopes`` to an active client (its key unchanged); a scope it holds already is kept once."""
+    wanted = validate_scopes(scopes)
+    with db.begin() as conn:
+        row = conn.execute(select(api_clients).where(api_clients.c.name == name).with_for_update()).first()
+        if row is None:
+            raise NotFound(f"no client {name!r}")
+        if row.revoked_at is not None:
+            raise Conflict(f"client {name!r} is revoked: add a new client instead", rule="client_revoked")
+        held = list(row.scopes)
+        conn.execute(update(api_clients).where(api_clients.c.id == row.id).values(
+            scopes=held + [s for s in wanted if s not in held]))
+        row = conn.execute(select(api_clients).where(api_clients.c.id == row.id)).one()
+    return _row_to_client(row)
+
+
 def revoke_client(db: Database, name: str) -> ApiClient:
     with db.begin() as conn:
         row = conn.execute(select(api_clients).where(api_clients.c.name == name)).first()

@@ -16,7 +16,7 @@ from hub.store.database import Database
 runner = CliRunner()
 
 
-def test_clients_add_list_revoke(hub_env: Settings) -> None:
+def test_clients_add_list_grant_revoke(hub_env: Settings) -> None:
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     added = runner.invoke(app, ["clients", "add", "case-system-hn", "--scopes", "verify:identity,verify:land"])
     assert added.exit_code == 0, added.output
@@ -33,7 +33,15 @@ def test_clients_add_list_revoke(hub_env: Settings) -> None:
     typo = runner.invoke(app, ["clients", "add", "other", "-s", "verfy:land"])
     assert typo.exit_code == 2 and "SCOPE_UNKNOWN" in typo.output
 
+    granted = runner.invoke(app, ["clients", "grant", "case-system-hn", "-s", "cases:read,verify:land"])
+    assert granted.exit_code == 0, granted.output
+    assert authenticate(db, key).scopes == ("verify:identity", "verify:land", "cases:read")  # the same key
+    unknown = runner.invoke(app, ["clients", "grant", "nobody", "-s", "cases:read"])
+    assert unknown.exit_code == 2 and "NOT_FOUND" in unknown.output
+
     assert runner.invoke(app, ["clients", "revoke", "case-system-hn"]).exit_code == 0
+    late = runner.invoke(app, ["clients", "grant", "case-system-hn", "-s", "audit:read"])
+    assert late.exit_code == 2 and "CONFLICT" in late.output
     with pytest.raises(AuthError) as caught:
         authenticate(db, key)
     assert caught.value.code == "KEY_REVOKED"
