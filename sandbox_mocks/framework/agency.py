@@ -18,7 +18,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from lxml import etree
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.envelope import (
     DS,
@@ -148,6 +148,7 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         ARRIVED.set(dt.datetime.now(dt.UTC))
+        receive = await _received_whole(receive)
         verdict = await self.agency.faults.before_answer()
         if verdict is Verdict.PASS:
             await self.app(scope, receive, send)
@@ -162,7 +163,30 @@ class FaultMiddleware:
         await response(scope, receive, send)
 
 
-async def read_body(request: Request, limit: int = 5 * 1024 * 1024) -> bytes:
+BODY_LIMIT = 5 * 1024 * 1024
+
+
+async def _received_whole(receive: Receive, limit: int = BODY_LIMIT) -> Receive:
+    """Read the request now and replay it to the app later. The injected latency is the agency taking its
+    time over a request it has received: a caller that gives up meanwhile has still delivered it, and the
+    agency still reads and records it (instead of finding the connection gone when it starts reading).
+    Past ``limit`` bytes the rest is left to the app, which refuses an oversized body as it streams in."""
+    held: list[Message] = []
+    size = 0
+    while size <= limit:
+        message = await receive()
+        held.append(message)
+        size += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return held.pop(0) if held else await receive()
+
+    return replay
+
+
+async def read_body(request: Request, limit: int = BODY_LIMIT) -> bytes:
     """The body, refusing more than ``limit`` bytes without reading it all into memory first."""
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import statistics
 import time
@@ -192,3 +193,22 @@ def test_start_up_fault_config_applies(key_dir: Path, world: World) -> None:
         response = side.http.send(lookup(side, world))
         assert response.status_code == 200 and side.verify(response).signer == "population"
         side.close()
+
+
+def test_a_caller_that_gives_up_during_the_latency_has_still_delivered_its_request(hub: HubSide,
+                                                                                    world: World) -> None:
+    """The agency reads the whole request on arrival and takes its time after: a caller cut by its own
+    deadline leaves the request recorded under its operation, as the agency received it."""
+    set_faults(hub, latency_ms=600, latency_sigma=0)
+    request = lookup(hub, world)
+    request.extensions["timeout"] = httpx.Timeout(0.2).as_dict()
+    sent = dt.datetime.now(dt.UTC)
+    with pytest.raises(httpx.ReadTimeout):
+        hub.http.send(request)
+    deadline = time.monotonic() + 5
+    mine: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not mine:  # an earlier test's late call may be recorded too
+        time.sleep(0.1)
+        mine = [r for r in hub.http.get("/population/_admin/recorder").json()["received"]
+                if dt.datetime.fromisoformat(r["arrived_at"]) >= sent]
+    assert [(r["operation"], r["verdict"]) for r in mine] == [(OP_LOOKUP, "ok")]
