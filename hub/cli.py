@@ -121,16 +121,22 @@ def db_current() -> None:
         out.print(f"current: {current_revision(_db())}  head: {head_revision()}")
 
 
+ScopesOption = Annotated[list[str], typer.Option("--scopes", "-s", help="Scopes to grant: repeat the option or "
+                                                  "separate with commas.")]
+
+
+def _flat(scopes: list[str]) -> list[str]:
+    return [s.strip() for group in scopes for s in group.split(",") if s.strip()]
+
+
 @clients_app.command("add")
 def clients_add(name: Annotated[str, typer.Argument(help="Client name, e.g. case-system-hcm.")],
-                scopes: Annotated[list[str], typer.Option("--scopes", "-s", help="Scopes to grant: "
-                                  "repeat the option or separate with commas.")]) -> None:
+                scopes: ScopesOption) -> None:
     """Create an API client. Its key is printed once and stored only as a hash."""
     from hub.clients import add_client
 
-    flat = [s.strip() for group in scopes for s in group.split(",") if s.strip()]
     with refusals():
-        client, key = add_client(_db(), name, flat)
+        client, key = add_client(_db(), name, _flat(scopes))
     err.print(f"client [bold]{client.name}[/] created with scopes {', '.join(client.scopes)}; "
               "the key below is shown only now:", highlight=False)
     sys.stdout.write(key + "\n")
@@ -152,14 +158,12 @@ def clients_list() -> None:
 
 @clients_app.command("grant")
 def clients_grant(name: Annotated[str, typer.Argument(help="Client to grant more scopes to.")],
-                  scopes: Annotated[list[str], typer.Option("--scopes", "-s", help="Scopes to add: repeat the option "
-                                    "or separate with commas.")]) -> None:
+                  scopes: ScopesOption) -> None:
     """Add scopes to an active client; its key stays the same, and its next request may use them."""
     from hub.clients import grant_scopes
 
-    flat = [s.strip() for group in scopes for s in group.split(",") if s.strip()]
     with refusals():
-        client = grant_scopes(_db(), name, flat)
+        client = grant_scopes(_db(), name, _flat(scopes))
     out.print(f"client {client.name} now holds {', '.join(client.scopes)}")
 
 
