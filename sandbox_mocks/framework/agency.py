@@ -8,7 +8,9 @@ its published contract files under mappings/<agency>/contracts/, read as data.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -148,11 +150,13 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         ARRIVED.set(dt.datetime.now(dt.UTC))
+        arrived = time.monotonic()
         receive = await _received_whole(receive)
-        verdict = await self.agency.faults.before_answer()
+        verdict, delay = self.agency.faults.decide()
         if verdict is Verdict.PASS:
-            await self.app(scope, receive, send)
+            await _answer_at(arrived + delay, self.app, scope, receive, send)
             return
+        await _sleep_until(arrived + delay)
         status, code, message = {
             Verdict.OUTAGE: (503, "AGENCY_UNAVAILABLE", "service unavailable (injected outage)"),
             Verdict.ERROR: (500, "AGENCY_UNAVAILABLE", "internal error (injected)"),
@@ -161,6 +165,26 @@ class FaultMiddleware:
         self.agency.recorder.received(scope["path"], b"", verdict=verdict.value)
         response = self.agency.error_response(status, code, message, rule=f"injected_{verdict.value}")
         await response(scope, receive, send)
+
+
+async def _sleep_until(deadline: float) -> None:
+    wait = deadline - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
+async def _answer_at(deadline: float, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run the app now and hold its answer until ``deadline``: the injected latency is the agency's whole
+    response time, its own work included (see faults.py)."""
+    held: list[Message] = []
+
+    async def hold(message: Message) -> None:
+        held.append(message)
+
+    await app(scope, receive, hold)
+    await _sleep_until(deadline)
+    for message in held:
+        await send(message)
 
 
 BODY_LIMIT = 5 * 1024 * 1024

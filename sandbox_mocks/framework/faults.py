@@ -1,8 +1,11 @@
 """Fault injection for a mock agency, settable at start-up (TOML) and at run time (admin endpoint).
 
 Knobs, each checked by a test to do what it says:
-- ``latency_ms`` / ``latency_sigma``: every answer waits a log-normal time whose median is latency_ms
-  (sigma 0 = fixed); log-normal because real service latencies have a long right tail;
+- ``latency_ms`` / ``latency_sigma``: every answer leaves a log-normal time after its request arrived, median
+  latency_ms (sigma 0 = fixed); log-normal because real service latencies have a long right tail. The mock's
+  own work happens within that time, as a real agency's servers work on each request in parallel: in the
+  one-process sandbox, four agencies answering the same verification would otherwise queue behind each
+  other's CPU, and each would look slower the more of them a caller asks at once;
 - ``error_rate``: that share of calls fails as the protocol fails (SOAP Fault Receiver, HTTP 500);
 - ``timeout_rate`` / ``timeout_s``: that share of calls hangs for timeout_s and then answers 504;
 - ``outage``: every call answers 503 at once;
@@ -14,7 +17,6 @@ Draws come from a seeded random generator so a failing test can be replayed.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import random
 from enum import StrEnum
@@ -72,20 +74,17 @@ class FaultInjector:
         factor = math.exp(self.rng.gauss(0.0, c.latency_sigma)) if c.latency_sigma > 0 else 1.0
         return c.latency_ms * factor / 1000.0
 
-    async def before_answer(self) -> Verdict:
-        """Decide the fate of one call, sleeping for latency (or the timeout) as it goes."""
+    def decide(self) -> tuple[Verdict, float]:
+        """The fate of one call and the seconds after its arrival at which it is answered."""
         c = self.config
         if c.outage:
-            return Verdict.OUTAGE
+            return Verdict.OUTAGE, 0.0
         delay = self.latency_s()
-        if delay:
-            await asyncio.sleep(delay)
         if c.timeout_rate and self.rng.random() < c.timeout_rate:
-            await asyncio.sleep(c.timeout_s)
-            return Verdict.TIMEOUT
+            return Verdict.TIMEOUT, delay + c.timeout_s
         if c.error_rate and self.rng.random() < c.error_rate:
-            return Verdict.ERROR
-        return Verdict.PASS
+            return Verdict.ERROR, delay
+        return Verdict.PASS, delay
 
     def answer_mutation(self) -> AnswerMutation:
         c, r = self.config, self.rng.random()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import statistics
@@ -85,6 +86,36 @@ def test_latency_median_follows_the_knob(hub: HubSide, world: World) -> None:
     delayed = statistics.median(round_trips(hub, request, 200))
     added_ms = (delayed - baseline) * 1000
     assert 45 <= added_ms <= 65, f"median added latency {added_ms:.1f} ms (baseline {baseline * 1000:.1f} ms)"
+
+
+def test_the_latency_is_the_whole_response_time_and_the_work_is_done_within_it(hub: HubSide,
+                                                                              world: World) -> None:
+    """Twelve calls sent at once: each comes back no sooner than latency_ms after it was sent, and the mock
+    worked on each as it arrived (its record is written then), not after the latency, as an agency's servers
+    work on concurrent requests in parallel. Were the work done after the latency (as before), the one
+    process would take the twelve calls one after another once their latency ran out."""
+    request = lookup(hub, world)
+    set_faults(hub, latency_ms=300, latency_sigma=0)
+    sent = dt.datetime.now(dt.UTC)
+
+    async def at_once(n: int) -> list[float]:
+        async with httpx.AsyncClient(base_url=str(hub.http.base_url)) as client:
+            async def one() -> float:
+                start = time.perf_counter()
+                response = await client.post(str(request.url), content=request.content, headers=request.headers)
+                assert response.status_code == 200, response.text
+                return time.perf_counter() - start
+
+            return list(await asyncio.gather(*(one() for _ in range(n))))
+
+    times = asyncio.run(at_once(12))
+    assert min(times) >= 0.3
+    mine = [r for r in hub.http.get("/population/_admin/recorder").json()["received"]
+            if dt.datetime.fromisoformat(r["arrived_at"]) >= sent]
+    assert [(r["operation"], r["verdict"]) for r in mine] == [(OP_LOOKUP, "ok")] * 12
+    worked_after_ms = [(dt.datetime.fromisoformat(r["at"]) - dt.datetime.fromisoformat(r["arrived_at"]))
+                       / dt.timedelta(milliseconds=1) for r in mine]
+    assert max(worked_after_ms) < 150, worked_after_ms
 
 
 def test_error_rate_one_fails_every_call_in_the_agency_format(hub: HubSide, world: World) -> None:
