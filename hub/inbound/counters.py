@@ -7,6 +7,8 @@ numbers in use are 1..n with no hole and no repeat. A sequence would be faster a
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -14,11 +16,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from hub.store.tables import office_counters
 
 
-def next_number(conn: Connection, office_code: str, year: int, series: str) -> int:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+def _bump(insert: Any) -> Any:
     # One upsert statement: the first number of a year creates the row, every later one bumps it.
-    first = insert(office_counters).values(office_code=office_code, year=year, series=series, last=1)
-    bump = first.on_conflict_do_update(
+    return insert(office_counters).on_conflict_do_update(
         index_elements=[office_counters.c.office_code, office_counters.c.year, office_counters.c.series],
-        set_={"last": office_counters.c.last + 1})
-    return int(conn.execute(bump.returning(office_counters.c.last)).scalar_one())
+        set_={"last": office_counters.c.last + 1}).returning(office_counters.c.last)
+
+
+_BUMP = {True: _bump(pg_insert), False: _bump(sqlite_insert)}  # built once per dialect
+
+
+def next_number(conn: Connection, office_code: str, year: int, series: str) -> int:
+    params = {"office_code": office_code, "year": year, "series": series, "last": 1}
+    return int(conn.execute(_BUMP[conn.dialect.name == "postgresql"], params).scalar_one())

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +42,18 @@ NEW_INTAKE_EVENT = "intake.created"
 _RACE_RETRIES = 3
 T = TypeVar("T")
 
+# Built once: on this path (many judgments a second) building a statement costs more than running it.
+_EVIDENCE = insert(inbound_evidence)
+_FIND_MESSAGE = select(inbound_messages).where(inbound_messages.c.agency == bindparam("agency"),
+                                               inbound_messages.c.message_id == bindparam("message_id"))
+_REMEMBER = {True: pg_insert(inbound_messages).on_conflict_do_nothing(),
+             False: sqlite_insert(inbound_messages).on_conflict_do_nothing()}
+_EXISTING = (select(intakes.c.id, intakes.c.intake_ref, intakes.c.received_at)
+             .join(judgments, judgments.c.id == intakes.c.judgment_id)
+             .where(judgments.c.court_code == bindparam("court"), judgments.c.number_text == bindparam("number")))
+_SUBSCRIBERS = select(subscriptions.c.id).where(subscriptions.c.revoked_at.is_(None))
+_INTAKE = insert(intakes)
+
 
 @dataclass(frozen=True)
 class TakenIn:
@@ -60,24 +72,22 @@ class SeenMessage:
 
 def evidence(conn: Connection, agency: str, message_id: str | None, stage_name: str, record_id: str | None,
              **detail: Any) -> None:
-    conn.execute(insert(inbound_evidence).values(at=dt.datetime.now(dt.UTC), agency=agency, message_id=message_id,
-                                                 stage=stage_name, record_id=record_id, detail=detail))
+    conn.execute(_EVIDENCE, {"at": dt.datetime.now(dt.UTC), "agency": agency, "message_id": message_id,
+                             "stage": stage_name, "record_id": record_id, "detail": detail})
 
 
 def find_message(db: Database, agency: str, message_id: str) -> SeenMessage | None:
     with db.engine.connect() as conn:
-        row = conn.execute(select(inbound_messages).where(inbound_messages.c.agency == agency,
-                                                          inbound_messages.c.message_id == message_id)).first()
+        row = conn.execute(_FIND_MESSAGE, {"agency": agency, "message_id": message_id}).first()
     return SeenMessage(row.envelope_hash, row.record_id, row.kind) if row else None
 
 
 def remember_message(conn: Connection, agency: str, message_id: str, kind: str, envelope_hash: str,
                      record_id: str, at: dt.datetime) -> None:
     # A copy that lost the race to its twin finds the twin's row: nothing to add.
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(dialect_insert(inbound_messages).values(
-        agency=agency, message_id=message_id, kind=kind, envelope_hash=envelope_hash, record_id=record_id,
-        received_at=at).on_conflict_do_nothing())
+    conn.execute(_REMEMBER[conn.dialect.name == "postgresql"], {
+        "agency": agency, "message_id": message_id, "kind": kind, "envelope_hash": envelope_hash,
+        "record_id": record_id, "received_at": at})
 
 
 def _category(judgment: Judgment) -> CaseCategory:
@@ -94,37 +104,35 @@ def _resolutions(judgment: Judgment) -> list[PartyResolution]:
 
 
 def _existing(conn: Connection, judgment: Judgment) -> Any:
-    return conn.execute(
-        select(intakes.c.id, intakes.c.intake_ref, intakes.c.received_at)
-        .join(judgments, judgments.c.id == intakes.c.judgment_id)
-        .where(judgments.c.court_code == judgment.court.code, judgments.c.number_text == str(judgment.number))
-    ).first()
+    return conn.execute(_EXISTING, {"court": judgment.court.code, "number": str(judgment.number)}).first()
 
 
-def _open(conn: Connection, judgment: Judgment, source: IntakeSource, rules: RoutingRules) -> TakenIn:
+def _open(conn: Connection, judgment: Judgment, source: IntakeSource, rules: RoutingRules,
+          intake_id: uuid.UUID) -> TakenIn:
     received = source.received_at
     office = rules.office_for(judgment.court)
     local = received.astimezone(VN_TIME)
-    n = next_number(conn, office.code, local.year, "case")
-    case_ref = f"THADS-{office.province_code}-{local.year}-{n:04d}"
-    intake_ref = f"TN-{office.province_code}-{local.year}-{n:06d}"
     stored = judgment.model_copy(update={"received_at": received})
     insert_judgment(conn, stored)
     case = EnforcementCase(office=office, judgment_id=stored.id, category=_category(stored), opened_on=local.date(),
                            obligations=[CaseObligation(obligation_id=ob.id) for ob in stored.obligations])
     insert_case(conn, case)
-    intake_id = uuid.uuid4()
     resolutions = _resolutions(stored)
-    conn.execute(insert(intakes).values(
+    if resolutions:
+        stage(conn, IDENTITY_QUEUE, [{"intake_id": str(intake_id)}])
+    subscribers = conn.execute(_SUBSCRIBERS).all()
+    stage(conn, WEBHOOK_QUEUE, [{"subscription_id": str(s.id), "intake_id": str(intake_id),
+                                 "event": NEW_INTAKE_EVENT} for s in subscribers])
+    # The office's counter last: its row lock queues every intake of the office until this transaction
+    # ends, so everything that does not need the number is written before it is taken.
+    n = next_number(conn, office.code, local.year, "case")
+    case_ref = f"THADS-{office.province_code}-{local.year}-{n:04d}"
+    intake_ref = f"TN-{office.province_code}-{local.year}-{n:06d}"
+    conn.execute(_INTAKE, dict(
         id=intake_id, judgment_id=stored.id, case_id=case.id, intake_ref=intake_ref, case_ref=case_ref,
         office_code=office.code, agency=source.agency, message_id=source.message_id, channel=source.channel,
         envelope_hash=source.envelope_hash, document_hash=source.document_hash, received_at=received,
         resolutions=[r.model_dump(mode="json") for r in resolutions]))
-    if resolutions:
-        stage(conn, IDENTITY_QUEUE, [{"intake_id": str(intake_id)}])
-    subscribers = conn.execute(select(subscriptions.c.id).where(subscriptions.c.revoked_at.is_(None))).all()
-    stage(conn, WEBHOOK_QUEUE, [{"subscription_id": str(s.id), "intake_id": str(intake_id),
-                                 "event": NEW_INTAKE_EVENT} for s in subscribers])
     evidence(conn, source.agency, source.message_id, "accepted", str(intake_id), intake_ref=intake_ref,
              case_ref=case_ref, office=office.code, channel=source.channel, document_hash=source.document_hash)
     return TakenIn(intake_id, intake_ref, received, duplicate=False)
@@ -149,15 +157,19 @@ def take_in(db: Database, judgment: Judgment, source: IntakeSource, rules: Routi
     def work(conn: Connection) -> TakenIn:
         row = _existing(conn, judgment)
         if row is None:
-            taken = _open(conn, judgment, source, rules)
-        else:
-            taken = TakenIn(row.id, row.intake_ref, as_utc(row.received_at), duplicate=True)
-            evidence(conn, source.agency, source.message_id, "duplicate", str(row.id),
-                     channel=source.channel, document_hash=source.document_hash)
+            intake_id = uuid.uuid4()
+            remember(conn, intake_id)
+            return _open(conn, judgment, source, rules, intake_id)
+        taken = TakenIn(row.id, row.intake_ref, as_utc(row.received_at), duplicate=True)
+        evidence(conn, source.agency, source.message_id, "duplicate", str(row.id),
+                 channel=source.channel, document_hash=source.document_hash)
+        remember(conn, taken.intake_id)
+        return taken
+
+    def remember(conn: Connection, intake_id: uuid.UUID) -> None:
         if source.channel != "reconciliation":
             remember_message(conn, source.agency, source.message_id, "judgment", source.envelope_hash or "",
-                             str(taken.intake_id), source.received_at)
-        return taken
+                             str(intake_id), source.received_at)
 
     return retrying(db, work)
 

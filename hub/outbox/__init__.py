@@ -17,6 +17,7 @@ from hub.store.tables import outbox
 from hub.store.timestamps import utc_now
 
 _CHUNK = 1000
+_INSERT = insert(outbox)  # built once: building a statement costs more than running it
 
 
 def stage(conn: Connection, queue: str, entries: Iterable[Mapping[str, str]]) -> int:
@@ -24,7 +25,7 @@ def stage(conn: Connection, queue: str, entries: Iterable[Mapping[str, str]]) ->
     now = utc_now()
     rows = [{"queue": queue, "fields": dict(e), "created_at": now} for e in entries]
     for start in range(0, len(rows), _CHUNK):
-        conn.execute(insert(outbox), rows[start:start + _CHUNK])
+        conn.execute(_INSERT, rows[start:start + _CHUNK])
     return len(rows)
 
 
