@@ -90,14 +90,13 @@ class Desk(ABC):
             ex.operation = arrival.verified.header.operation  # a route serving several names the one it got
             ex.request(data, arrival.verified.header, arrival.verified.payload_hash)
             try:
-                body = await asyncio.to_thread(self.take, connector, arrival, fresh, context or {})
+                reply = await asyncio.to_thread(self._take_and_answer, connector, arrival, fresh, context or {})
             except _DEPENDENCIES as exc:
                 return self._refusal(ex, Refused(unavailable(exc), arrival.to), data, route,
                                      arrival.soap_version or soap_version)
             except Refusal as exc:
                 return self._refusal(ex, Refused(contract_refusal(exc), arrival.to), data, route,
                                      arrival.soap_version or soap_version)
-            reply = await asyncio.to_thread(self._answer, arrival, body)
             ex.response(reply.body, None)
             return reply
 
@@ -107,6 +106,10 @@ class Desk(ABC):
                                                 service=route.service) as ex:
             ex.request(None)
             return self._refusal(ex, Refused(refusal, blind_answer(b"", route)), b"", route, soap_version)
+
+    def _take_and_answer(self, connector: Any, arrival: Arrival, fresh: bool, context: dict[str, str]) -> Reply:
+        # One hop to a worker thread for both: each hop is a hand-over of the GIL and a wake-up of the loop.
+        return self._answer(arrival, self.take(connector, arrival, fresh, context))
 
     def _answer(self, arrival: Arrival, body: etree._Element) -> Reply:
         if arrival.soap_version:
