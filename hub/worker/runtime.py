@@ -350,8 +350,10 @@ class Worker:
     async def _renew_leases(self) -> None:
         for lane in self.lanes:
             running = list(lane.in_flight)
-            kept = await lane.queue.renew(self.consumer, running)
-            lost = [eid for eid in running if eid not in kept and eid in lane.in_flight]
+            # Only entries another worker holds now: one acknowledged while the renewal was on its way is
+            # no longer pending for anyone, and counting it would be a false alarm.
+            taken = (await lane.queue.renew(self.consumer, running)).taken
+            lost = [eid for eid in running if eid in taken and eid in lane.in_flight]
             if lost:
                 self.counters.lost_leases += len(lost)
                 log.warning("queue %s: %d entries were taken over by another worker while still running here "

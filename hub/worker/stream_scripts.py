@@ -23,17 +23,20 @@ return ids
 # KEYS[1] stream. ARGV[1] group, ARGV[2] consumer, ARGV[3..] entry ids.
 # Resets the idle time of entries this consumer still owns (XCLAIM JUSTID does not count a delivery).
 # An entry another consumer has claimed meanwhile is left alone: taking it back would put two
-# workers on it at once.
+# workers on it at once. Returns {kept, taken by another consumer}; an entry no longer pending at all
+# (acknowledged while this call was on its way) is in neither.
 RENEW = """
-local kept = {}
+local kept, taken = {}, {}
 for i = 3, #ARGV do
   local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
   if p[1] and p[1][2] == ARGV[2] then
     redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
     kept[#kept + 1] = ARGV[i]
+  elseif p[1] then
+    taken[#taken + 1] = ARGV[i]
   end
 end
-return kept
+return {kept, taken}
 """
 
 # KEYS[1] stream, KEYS[2] dead-letter stream. ARGV[1] group, ARGV[2] entry id, ARGV[3..] dead-letter fields.

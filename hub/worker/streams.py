@@ -60,6 +60,12 @@ class ClaimPage:
 
 
 @dataclass(frozen=True, slots=True)
+class Renewal:
+    kept: set[str]
+    taken: set[str]  # pending for another consumer: taken over while this one held it
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStats:
     name: str
     backlog: int  # entries in the stream: not yet delivered, in flight, or waiting for a retry
@@ -228,13 +234,14 @@ class WorkQueue:
                    for reply in replies for eid, raw in reply if raw is not None]
         return ClaimPage(entries, next_start)
 
-    async def renew(self, consumer: str, ids: Iterable[str]) -> set[str]:
-        """Reset the idle time of entries ``consumer`` still holds; returns those it still holds."""
+    async def renew(self, consumer: str, ids: Iterable[str]) -> Renewal:
+        """Reset the idle time of entries ``consumer`` still holds: those it still holds, and those another
+        consumer has taken over (an entry acknowledged meanwhile is in neither)."""
         wanted = list(ids)
         if not wanted:
-            return set()
-        kept = await self._renew(keys=[self.key], args=[self.group, consumer, *wanted])
-        return {_text(i) for i in kept}
+            return Renewal(set(), set())
+        kept, taken = await self._renew(keys=[self.key], args=[self.group, consumer, *wanted])
+        return Renewal({_text(i) for i in kept}, {_text(i) for i in taken})
 
     async def ack(self, entry_id: str) -> bool:
         """Done: acknowledged and deleted together. False when the entry was no longer pending (another

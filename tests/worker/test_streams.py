@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 
 from hub.errors import NotFound
 from hub.settings import Settings
-from hub.worker.streams import Entry, QueueFull, WorkQueue
+from hub.worker.streams import Entry, QueueFull, Renewal, WorkQueue
 from tests.conftest import REDIS_URL
 from tests.worker.support import fresh_queue_name
 
@@ -93,9 +93,14 @@ def test_stale_entries_are_claimed_with_their_delivery_count(redis_prefix: str) 
         page = await q.claim_stale("alive", min_idle_ms=0, count=10)
         assert [(e.id, e.deliveries) for e in page.entries] == [(e.id, 2) for e in held]
         assert page.next_start is None
-        # The old holder cannot renew what was taken from it; the new one can.
-        assert await q.renew("dead", [e.id for e in held]) == set()
-        assert await q.renew("alive", [e.id for e in held]) == {e.id for e in held}
+        # The old holder cannot renew what was taken from it and learns it was taken; the new one can.
+        ids = {e.id for e in held}
+        assert await q.renew("dead", ids) == Renewal(kept=set(), taken=ids)
+        assert await q.renew("alive", ids) == Renewal(kept=ids, taken=set())
+        # Acknowledged while a renewal was on its way: neither kept nor taken (no false alarm).
+        done = held[0].id
+        assert await q.ack(done)
+        assert await q.renew("alive", ids) == Renewal(kept=ids - {done}, taken=set())
         # Just renewed: not idle long enough for anyone else.
         assert (await q.claim_stale("third", min_idle_ms=5_000, count=10)).entries == []
 
