@@ -180,11 +180,19 @@ class EnvelopeVerifier:
 
     def verify(self, data: bytes, *, expected_to: str | None = None,
                now: dt.datetime | None = None) -> VerifiedEnvelope:
+        return self.verify_tree(parse_xml(data, self.limits), expected_to=expected_to, now=now)
+
+    def verify_tree(self, root: etree._Element, *, expected_to: str | None = None, now: dt.datetime | None = None,
+                    schema_checked: bool = False) -> VerifiedEnvelope:
+        """:meth:`verify` of an envelope already parsed: ``root`` must come from :func:`parse_xml` (the whole
+        document, or the one element of a SOAP Body that was parsed with it), never from a tree the hub built
+        or another parser read. Saves serialising the element and parsing it again, twice hardened.
+        ``schema_checked``: the caller validated ``root`` against this verifier's envelope schema already."""
         now = now or dt.datetime.now(dt.UTC)
-        root = parse_xml(data, self.limits)
         if root.tag != _q("Envelope"):
             raise Refusal(f"expected env:Envelope, got {root.tag}", code="SCHEMA_INVALID", rule="root_element")
-        self.schema.validate(root)
+        if not schema_checked:
+            self.schema.validate(root)
         cert, claimed = self._vet_shape(root)
         self.trust.check(cert, claimed, now)
         try:

@@ -97,7 +97,7 @@ class VerifyingTransport(AsyncTransport):
         response = await self.client.post(address, content=message, headers=headers)
         ex.status, ex.response_bytes = response.status_code, response.content
         payload = soap_envelope.unwrap(response.content)  # a Fault raises its Refusal here
-        verified = self.verifier.verify(etree.tostring(payload), expected_to="hub")
+        verified = self.verifier.verify_tree(payload, expected_to="hub")
         if verified.signer != self.agency_id:
             raise Refusal(f"answer signed by {verified.signer}, expected {self.agency_id}",
                           code="CERT_WRONG_AGENCY", rule="answer_signer")

@@ -131,11 +131,8 @@ class Reception:
                 soap_version: str | None) -> Arrival:
         received_at = dt.datetime.now(dt.UTC)
         if route.channel == "soap":
-            soap_version, inner = soap_envelope.unwrap_any(data, self.limits)
-            envelope_bytes = etree.tostring(inner)
-            tree = inner
+            soap_version, tree = soap_envelope.unwrap_any(data, self.limits)
         else:
-            envelope_bytes = data
             tree = parse_xml(data, self.limits)
         if tree.tag != f"{{{ENV_NS}}}Envelope":
             raise Refusal(f"expected env:Envelope, got {tree.tag}", code="SCHEMA_INVALID", rule="root_element")
@@ -144,7 +141,7 @@ class Reception:
         if body is None or len(body) != 1:
             raise Refusal("env:Body must hold exactly one document", code="SCHEMA_INVALID", rule="body")
         check_document(body[0])
-        verified = self.verifier.verify(envelope_bytes, expected_to="hub", now=received_at)
+        verified = self.verifier.verify_tree(tree, expected_to="hub", now=received_at, schema_checked=True)
         header = verified.header
         if verified.signer != route.agency:
             raise Refusal(f"{verified.signer} may not send to this route", code="CERT_WRONG_AGENCY",

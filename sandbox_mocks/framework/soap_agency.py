@@ -83,7 +83,7 @@ class SoapMockAgency(MockAgency):
         try:
             body = await read_body(request)
             payload = soap_envelope.unwrap(body)
-            verified = self.verifier.verify(etree.tostring(payload), expected_to=self.agency_id)
+            verified = self.verifier.verify_tree(payload, expected_to=self.agency_id)
             if verified.signer not in self.accepted_callers:
                 raise Refusal(f"{verified.signer} may not call {self.agency_id}", code="CERT_WRONG_AGENCY",
                               rule="caller")

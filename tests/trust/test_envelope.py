@@ -166,6 +166,32 @@ def test_the_unmodified_document_passes_as_the_control(pki: Pki) -> None:
     assert pki.verifier().verify(_signed(pki)).signer == "court"
 
 
+def _in_soap_body(data: bytes) -> bytes:
+    """The envelope as a SOAP 1.2 message carries it: the one element of soap:Body, beside a soap:Header."""
+    return (b'<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Header/><soap:Body>'
+            + etree.tostring(parse_xml(data)) + b"</soap:Body></soap:Envelope>")
+
+
+@pytest.mark.parametrize(("attack", "rule"), WRAPPING, ids=[a.__name__ for a, _ in WRAPPING])
+def test_verify_tree_on_the_soap_body_element_refuses_what_verify_refuses(pki: Pki, attack: Callable[[Pki], bytes],
+                                                                        rule: str) -> None:
+    """The SOAP paths hand the verifier the element their hardened parse of the whole message found, instead
+    of serialising it and parsing it again: the same attacks get the same refusals."""
+    element = parse_xml(_in_soap_body(attack(pki)))[1][0]
+    with pytest.raises(Refusal) as caught:
+        pki.verifier().verify_tree(element)
+    assert (caught.value.code, caught.value.rule) == ("SIGNATURE_INVALID", rule)
+
+
+def test_verify_tree_on_the_soap_body_element_gives_what_verify_gives(pki: Pki) -> None:
+    data = _signed(pki)
+    alone, inside = pki.verifier().verify(data), pki.verifier().verify_tree(parse_xml(_in_soap_body(data))[1][0])
+    assert (inside.header, inside.signer, inside.certificate_fingerprint, inside.payload_hash,
+            inside.envelope_hash) == (alone.header, alone.signer, alone.certificate_fingerprint, alone.payload_hash,
+                                      alone.envelope_hash)
+    assert etree.tostring(inside.body, method="c14n") == etree.tostring(alone.body, method="c14n")
+
+
 # --- certificates -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("which", "code", "rule"), [
