@@ -33,6 +33,10 @@ class CommandStatus(StrEnum):
     DEAD_LETTERED = "dead_lettered"  # every allowed attempt failed transiently; replayable from the dead letters
 
 
+# A history entry only, never a command's status: the agency confirmed the act afterwards, in an event it
+# pushed (a bank's XacNhanPhongToa for a freeze). The act was acknowledged (or is being retried) already.
+CONFIRMED = "confirmed"
+
 END_STATES = frozenset({CommandStatus.ACKNOWLEDGED, CommandStatus.FAILED, CommandStatus.DEAD_LETTERED})
 
 

@@ -13,13 +13,13 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from hub.clients import ApiClient
-from hub.commands.kinds import QUEUE, CommandStatus, PlannedCommand
+from hub.commands.kinds import CONFIRMED, QUEUE, CommandStatus, PlannedCommand
 from hub.commands.requests import CommandRequest
 from hub.commands.views import CommandError, CommandSummary, CommandView, HistoryEntry
 from hub.errors import Conflict, NotFound
@@ -125,7 +125,7 @@ class CommandService:
             **_summary(row).model_dump(), officer=row.officer, purpose=row.purpose, attempts=row.attempts,
             receipt=row.receipt, error=error, copy_of=copy_of, created_at=as_utc(row.created_at),
             updated_at=as_utc(row.updated_at), completed_at=as_utc(row.completed_at),
-            history=[HistoryEntry(at=as_utc(e.at), status=CommandStatus(e.status), attempt=e.attempt,
+            history=[HistoryEntry(at=as_utc(e.at), status=_history_status(e.status), attempt=e.attempt,
                                   agency_ref=e.agency_ref, error_code=e.error_code, detail=e.detail) for e in events])
 
     def by_case(self, case_ref: str) -> list[CommandSummary]:
@@ -139,3 +139,7 @@ def _summary(row: Any) -> CommandSummary:
     return CommandSummary(id=row.id, kind=row.kind, agency=row.agency, target=row.target, case_ref=row.case_ref,
                           decision_ref=row.decision_ref, status=row.status, agency_ref=row.agency_ref,
                           linked_to=row.linked_to, url=command_url(row.id))
+
+
+def _history_status(value: str) -> CommandStatus | Literal["confirmed"]:
+    return "confirmed" if value == CONFIRMED else CommandStatus(value)

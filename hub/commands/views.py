@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -28,7 +28,10 @@ class CommandSummary(BaseModel):
 
 class HistoryEntry(BaseModel):
     at: dt.datetime
-    status: CommandStatus
+    status: CommandStatus | Literal["confirmed"] = Field(description="The status the command moved to; or "
+                                                         "'confirmed': the agency confirmed the act later by an "
+                                                         "event it pushed (a bank's freeze confirmation), "
+                                                         "its event id in agency_ref.")
     attempt: int | None = None
     agency_ref: str | None = None
     error_code: str | None = None

@@ -35,7 +35,7 @@ from sandbox_mocks.app import create_sandbox_app
 from sandbox_mocks.config import SandboxConfig
 from sandbox_mocks.seed.records import Account
 from sandbox_mocks.seed.world import World, build_world
-from tests.conftest import PG_URL, REDIS_URL, RUN_ID, ServedApp, _with_search_path
+from tests.conftest import PG_URL, REDIS_URL, RUN_ID, ServedApp, _with_search_path, free_port
 
 SEED, CITIZENS = 41, 500
 AGENCIES = ("procuracy", "land", "bank-970436", "bank-970418", "bank-970405")
@@ -45,6 +45,12 @@ CASE = "THADS-79-2026-0042"
 OFFICE = {"organ_id": "G12.HCM.079", "name": "Thi hành án dân sự Thành phố Hồ Chí Minh"}
 PROCURACY = {"organ_id": "H37.HCM.079", "name": "Viện kiểm sát nhân dân Thành phố Hồ Chí Minh"}
 _numbers = itertools.count(uuid.uuid4().int % 400_000 + 10_000)
+
+
+def trail(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """A command's own status changes: its history without the 'confirmed' entries a bank's pushed freeze
+    confirmation adds whenever it arrives (before or after the worker records the acknowledgment)."""
+    return [h for h in view["history"] if h["status"] != "confirmed"]
 
 
 def decision(kind: str = "account_freeze", **overrides: Any) -> dict[str, Any]:
@@ -175,8 +181,9 @@ class Rig:
 def make_rig(tmp: Path, db_url: str, redis_prefix: str) -> Iterator[Rig]:
     init_pki(tmp / "pki", sandbox_agencies())
     world = build_world(seed=SEED, citizens=CITIZENS)
-    with ServedApp(create_sandbox_app(SandboxConfig(key_dir=tmp / "pki", seed=SEED, citizens=CITIZENS),
-                                      world)) as sandbox:
+    hub_port = free_port()  # known before the hub starts: the banks push their freeze confirmations to it
+    with ServedApp(create_sandbox_app(SandboxConfig(key_dir=tmp / "pki", seed=SEED, citizens=CITIZENS,
+                                                    hub_url=f"http://127.0.0.1:{hub_port}"), world)) as sandbox:
         full = sandbox_agencies_config(sandbox.url, tmp / "pki", population_client_id="thads-hub",
                                        population_client_secret="sandbox-secret",
                                        postal_api_key="sandbox-postal-key", postal_hmac_secret="sandbox-postal-hmac")
@@ -193,7 +200,7 @@ def make_rig(tmp: Path, db_url: str, redis_prefix: str) -> Iterator[Rig]:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "THADS_DATA_DIR": str(tmp), "THADS_DATABASE_URL": db_url,
                "THADS_REDIS_URL": REDIS_URL, "THADS_REDIS_KEY_PREFIX": prefix, "THADS_CHECKPOINT_SECONDS": "0"}
         try:
-            with ServedApp(create_app(settings)) as hub:
+            with ServedApp(create_app(settings), port=hub_port) as hub:
                 yield Rig(hub.url, sandbox.url, world, db, key, env, tmp, settings)
         finally:
             db.dispose()

@@ -4,13 +4,14 @@ the command as failed with the agency's code and dead-letters its entry."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.commands.conftest import Rig, accountable, decision, decision_ref
+from tests.commands.conftest import Rig, accountable, decision, decision_ref, trail
 
 FREEZES = "/v1/commands/account-freezes"
 
@@ -24,6 +25,17 @@ def worker(rig: Rig) -> Iterator[None]:
 def _effects(rig: Rig, agency: str, kind: str, **match: Any) -> list[dict[str, Any]]:
     return [e for e in rig.recorder(agency)["effects"]
             if e["kind"] == kind and all(e.get(k) == v for k, v in match.items())]
+
+
+def _confirmed(rig: Rig, command_id: str, timeout_s: float = 20) -> dict[str, Any]:
+    """The command's 'confirmed' history entry, once the bank's pushed confirmation has reached the hub."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        entries = [h for h in rig.command(command_id)["history"] if h["status"] == "confirmed"]
+        if entries or time.monotonic() > deadline:
+            assert len(entries) == 1, f"confirmation entries of {command_id}: {entries}"
+            return entries[0]
+        time.sleep(0.2)
 
 
 def _ended(rig: Rig, made: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -44,10 +56,17 @@ def test_a_freeze_and_its_copy_are_acknowledged_once_at_the_bank_and_the_procura
         assert len(applied) == 1, applied
         assert view["agency_ref"] == applied[0]["receipt"] == view["receipt"]["reference"]
         assert applied[0]["case_ref"] == body["case_ref"] and applied[0]["requested"] == 700_000
-        assert [h["status"] for h in view["history"]] == ["queued", "sent", "acknowledged"]
-        assert view["history"][-1]["agency_ref"] == view["agency_ref"] and view["error"] is None
+        own = trail(view)
+        assert [h["status"] for h in own] == ["queued", "sent", "acknowledged"]
+        assert own[-1]["agency_ref"] == view["agency_ref"] and view["error"] is None
     received = _effects(rig, "procuracy", "decision_received", document_id=made[2]["target"])
     assert len(received) == 1 and received[0]["document_type"] == "QDPTTK"
+    # Each bank then pushes its freeze confirmation: it lands in the freeze command's history.
+    for view in views[:2]:
+        confirmed = _confirmed(rig, view["id"])
+        assert confirmed["agency_ref"].startswith(f"SK{view['agency'].removeprefix('bank-')}"), confirmed
+        assert "700,000 VND" in confirmed["detail"], confirmed
+        assert rig.command(view["id"])["status"] == "acknowledged"  # a history entry, never a status
     assert views[2]["agency_ref"] == received[0]["receipt"] and received[0]["case_ref"] == body["case_ref"]
 
     # the same request again: the same commands, already acknowledged, and nothing more at the agencies
@@ -104,7 +123,7 @@ def test_a_refusal_fails_the_command_with_the_agencys_code_and_dead_letters_it(r
     freeze, copy = _ended(rig, made)
     assert freeze["status"] == "failed" and freeze["agency_ref"] is None
     assert freeze["error"]["code"] == "AGENCY_REJECTED" and "TAI_KHOAN_DA_DONG" in freeze["error"]["detail"]
-    assert [h["status"] for h in freeze["history"]] == ["queued", "sent", "failed"]
+    assert [h["status"] for h in trail(freeze)] == ["queued", "sent", "failed"]
     assert copy["status"] == "acknowledged"  # the decision still reaches the procuracy
     letters = rig.dead_letters()
     assert any(d["fields"]["command"] == freeze["id"] and "AGENCY_REJECTED" in d["reason"] for d in letters), letters

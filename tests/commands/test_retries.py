@@ -20,7 +20,7 @@ from hub.commands.transitions import CommandRecords
 from hub.outbox.relay import companion as relay
 from hub.worker.runtime import Worker
 from hub.worker.streams import WorkQueue
-from tests.commands.conftest import THADS, Rig, accountable, decision
+from tests.commands.conftest import THADS, Rig, accountable, decision, trail
 from tests.conftest import REDIS_URL
 from tests.worker.support import until
 from tests.worker.test_runtime import fast, running
@@ -72,13 +72,14 @@ def test_an_outage_is_retried_then_dead_lettered_and_a_replay_acknowledges_it_on
 
     asyncio.run(scenario())
     view = rig.command(command_id)
-    statuses = [h["status"] for h in view["history"]]
+    history = trail(view)
+    statuses = [h["status"] for h in history]
     assert statuses[:7] == ["queued", "sent", "queued", "sent", "queued", "sent", "dead_lettered"], statuses
     assert statuses[-2:] == ["sent", "acknowledged"]
-    failures = [h for h in view["history"][:7] if h["status"] in ("queued", "dead_lettered") and h["error_code"]]
+    failures = [h for h in history[:7] if h["status"] in ("queued", "dead_lettered") and h["error_code"]]
     assert {h["error_code"] for h in failures} <= {"AGENCY_UNAVAILABLE", "CIRCUIT_OPEN"} and len(failures) == 3
-    assert "gave up after 3 attempts" in view["history"][6]["detail"]
-    assert view["history"][-2]["detail"] == "reopened by a replayed entry"
+    assert "gave up after 3 attempts" in history[6]["detail"]
+    assert history[-2]["detail"] == "reopened by a replayed entry"
     assert view["error"] is None and view["agency_ref"]
     applied = [e for e in rig.recorder(BANK)["effects"]
                if e["kind"] == "freeze_applied" and e["account_number"] == account]
@@ -103,7 +104,7 @@ def test_a_duplicate_entry_of_an_acknowledged_command_asks_the_agency_nothing(ri
             assert len(rig.recorder(BANK)["received"]) == asked
 
     asyncio.run(scenario())
-    assert [h["status"] for h in rig.command(command_id)["history"]] == ["queued", "sent", "acknowledged"]
+    assert [h["status"] for h in trail(rig.command(command_id))] == ["queued", "sent", "acknowledged"]
 
 
 async def _backlog_empty(queue: WorkQueue) -> bool:
@@ -133,8 +134,8 @@ def test_a_command_whose_workers_keep_dying_ends_dead_lettered_not_sent(rig: Rig
 
     asyncio.run(scenario())
     view = rig.command(command_id)
-    assert [h["status"] for h in view["history"]] == ["queued", "sent", "dead_lettered"]
-    assert view["history"][-1]["error_code"] == "INTERNAL"
-    assert view["history"][-1]["detail"].startswith("no outcome after 3 deliveries")
+    assert [h["status"] for h in trail(view)] == ["queued", "sent", "dead_lettered"]
+    assert trail(view)[-1]["error_code"] == "INTERNAL"
+    assert trail(view)[-1]["detail"].startswith("no outcome after 3 deliveries")
     assert [d for d in rig.dead_letters() if d["fields"]["command"] == command_id]
     assert not [e for e in rig.recorder(BANK)["effects"] if e.get("account_number") == account]
