@@ -13,6 +13,7 @@ linked to the command's case; otherwise to the case whose reference the freeze d
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
@@ -64,7 +65,7 @@ def freeze_command(conn: Connection, freeze: AccountFreeze) -> Any:
 
 
 def note_confirmation(conn: Connection, command_id: uuid.UUID, event: InboundBankEvent, freeze: AccountFreeze,
-                      at: Any) -> None:
+                      at: dt.datetime) -> None:
     frozen = f"{freeze.frozen_vnd:,} VND" if freeze.frozen_vnd is not None else "an amount it did not state"
     when = freeze.confirmed_at.isoformat() if freeze.confirmed_at else "a time it did not state"
     conn.execute(insert(command_events).values(
