@@ -11,7 +11,8 @@ cryptographic, and it hands back only what signxml returns as signed:
 3. exactly one Reference, with URI="" (the whole document), only the enveloped and exclusive-C14N
    transforms, exclusive C14N for SignedInfo, SHA-256 digests, RSA-SHA256 / ECDSA-SHA256 only;
 4. exactly one certificate in KeyInfo, accepted by the trust store for the agency in ``From``;
-5. the cryptographic check by signxml with that certificate, the signature location pinned to ``./``;
+5. the cryptographic check by signxml with that certificate, the signature location pinned to ``./``
+   (signxml's own tree copies made in memory: ``adapters.dsig_copies``);
 6. header and body read from ``VerifyResult.signed_xml`` only, and its ``From`` must equal the one
    the certificate was checked against.
 """
@@ -32,12 +33,11 @@ from signxml import (
     DigestAlgorithm,
     SignatureConfiguration,
     SignatureMethod,
-    XMLSigner,
-    XMLVerifier,
 )
 from signxml.exceptions import InvalidInput, InvalidSignature
 
 from adapters.agency_id import AGENCY_ID
+from adapters.dsig_copies import InMemorySigner, InMemoryVerifier
 from adapters.pki import PrivateKey, agency_of, fingerprint, load_cert, load_key
 from adapters.refusal import Refusal
 from adapters.trust_store import TrustStore
@@ -132,7 +132,7 @@ class EnvelopeSigner:
         self.key = key
         self.cert = cert
         self.agency = agency_of(cert)
-        self._signer = XMLSigner(signature_algorithm=method, digest_algorithm=DigestAlgorithm.SHA256,
+        self._signer = InMemorySigner(signature_algorithm=method, digest_algorithm=DigestAlgorithm.SHA256,
                                  c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
 
     @classmethod
@@ -196,7 +196,7 @@ class EnvelopeVerifier:
         cert, claimed = self._vet_shape(root)
         self.trust.check(cert, claimed, now)
         try:
-            result = XMLVerifier().verify(root, x509_cert=cert, expect_config=self._config)
+            result = InMemoryVerifier().verify(root, x509_cert=cert, expect_config=self._config)
         except (InvalidSignature, InvalidInput) as exc:
             raise _bad(f"signature check failed: {exc}", "cryptographic") from None
         if isinstance(result, list):  # expect_references=1 makes this unreachable; keep mypy and us honest
