@@ -14,18 +14,23 @@ hub are untouched.
 
 Why this is safe for the hub:
 - the trees handed to signxml come from the hardened parser (no DTD, no entity, limits) or from the
-  hub's own builders; each copy still goes through signxml's DTD and entity refusal, on the copy;
-- only exclusive C14N is accepted (``EnvelopeVerifier._vet_shape``): its output depends on the element
-  and the namespaces it visibly uses, never on where a declaration sits, so a digest over a copy is
-  the digest over the re-parsed text;
-- if a signxml release ever used ``_tostring``'s result as bytes, the wrapper is not bytes: the call
-  raises and the signature is refused (fails closed), and the trust tests fail.
+  hub's own builders; each copy is still refused if it holds an entity reference (a copy carries no
+  DTD, so signxml's DTD check has nothing left to see: the hardened parser refuses every DOCTYPE);
+- only exclusive C14N without an InclusiveNamespaces PrefixList is accepted
+  (``EnvelopeVerifier._vet_shape``): its output depends on the element and the namespaces it visibly
+  uses, never on where a declaration sits, so a digest over a copy is the digest over the re-parsed text.
+  (With a PrefixList it would not be: a deepcopy of an element inside a SOAP message drops the unused
+  declarations it inherits, a serialisation keeps them.);
+- a copy has no tail: a document's root has none, and a tail would be written after the root;
+- if a signxml release ever used ``_tostring``'s result as bytes, the wrapper is not bytes and refuses to
+  be compared, hashed, printed or tested for truth: the call raises, nothing is verified. A test reads the
+  installed signxml and checks that every ``_tostring`` call is the argument of a ``_fromstring`` call.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, NoReturn
 
 from lxml import etree
 from signxml import XMLSigner, XMLVerifier
@@ -40,6 +45,11 @@ class _Node:
     def __init__(self, element: etree._Element) -> None:
         self.element = element
 
+    def _misused(self, *_args: object) -> NoReturn:
+        raise TypeError("signxml used an in-memory copy as bytes: adapters/dsig_copies.py does not fit this release")
+
+    __bytes__ = __str__ = __bool__ = __hash__ = __eq__ = __ne__ = __len__ = __iter__ = _misused
+
 
 class _CopiesInMemory:
     def _tostring(self, xml_node: Any, **kwargs: Any) -> Any:
@@ -53,6 +63,7 @@ class _CopiesInMemory:
         if kwargs:
             raise InvalidInput("an in-memory copy takes no parser options")
         node = copy.deepcopy(xml_string.element)
+        node.tail = None
         docinfo = etree.ElementTree(node).docinfo
         if docinfo.internalDTD is not None or docinfo.externalDTD is not None:
             raise InvalidInput("DTD declarations are not supported in XML input")

@@ -9,7 +9,8 @@ cryptographic, and it hands back only what signxml returns as signed:
 1. hardened parse (no DTD, no entities, limits), then the envelope XSD;
 2. exactly one ``ds:Signature`` in the whole document, and it is the Envelope's last child;
 3. exactly one Reference, with URI="" (the whole document), only the enveloped and exclusive-C14N
-   transforms, exclusive C14N for SignedInfo, SHA-256 digests, RSA-SHA256 / ECDSA-SHA256 only;
+   transforms and no InclusiveNamespaces PrefixList, exclusive C14N for SignedInfo, SHA-256 digests,
+   RSA-SHA256 / ECDSA-SHA256 only;
 4. exactly one certificate in KeyInfo, accepted by the trust store for the agency in ``From``;
 5. the cryptographic check by signxml with that certificate, the signature location pinned to ``./``
    (signxml's own tree copies made in memory: ``adapters.dsig_copies``);
@@ -240,9 +241,15 @@ class EnvelopeVerifier:
             raise _bad("exactly one Reference is accepted", "reference_count")
         if refs[0].get("URI") != "":
             raise _bad('the Reference must cover the whole envelope (URI="")', "reference_uri")
-        transforms = [t.get("Algorithm") for t in refs[0].iter(f"{{{DS}}}Transform")]
+        transform_els = list(refs[0].iter(f"{{{DS}}}Transform"))
+        transforms = [t.get("Algorithm") for t in transform_els]
         if ENVELOPED not in transforms or not set(transforms) <= _ALLOWED_TRANSFORMS:
             raise _bad("only the enveloped and exclusive C14N transforms are accepted", "transforms")
+        # No parameters (an ec:InclusiveNamespaces PrefixList): with one, exclusive C14N renders namespaces the
+        # envelope inherits from wherever it sits (a SOAP message), so what is digested would depend on more
+        # than the envelope. The hub never writes one; the XSD lets any element through here.
+        if any(len(el) for el in (c14n, *transform_els)):
+            raise _bad("canonicalisation parameters (InclusiveNamespaces) are not accepted", "transforms")
         cert_els = list(sig.iter(f"{{{DS}}}X509Certificate"))
         if len(cert_els) != 1 or not (cert_els[0].text or "").strip():
             raise _bad("KeyInfo must carry exactly one X.509 certificate", "key_info")

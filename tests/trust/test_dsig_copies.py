@@ -3,9 +3,12 @@ signxml does, never changes the caller's tree, and refuses what signxml's own co
 
 from __future__ import annotations
 
+import ast
 import copy
+from pathlib import Path
 
 import pytest
+import signxml
 from lxml import etree
 from signxml import CanonicalizationMethod, DigestAlgorithm, XMLSigner, XMLVerifier
 from signxml.exceptions import InvalidDigest, InvalidInput
@@ -80,9 +83,37 @@ def test_an_entity_reference_in_the_tree_is_refused_on_the_copy(pki: Pki) -> Non
         InMemoryVerifier().verify(root, x509_cert=s.cert, expect_config=_expect_config())
 
 
-def test_what_stands_in_for_bytes_is_not_bytes() -> None:
-    # Fails closed: a signxml that parsed _tostring's result itself would raise, not read a stale tree.
+def test_what_stands_in_for_bytes_refuses_to_be_used_as_bytes() -> None:
+    # Fails closed: a signxml that used _tostring's result itself would raise, not read a stale tree.
     node = InMemoryVerifier()._tostring(etree.fromstring(b"<a><b/></a>"))
     with pytest.raises((TypeError, ValueError)):
         etree.fromstring(node)
+    for use in (bytes, str, bool, hash, len, lambda n: n == b"<a><b/></a>", lambda n: b"x" + n):
+        with pytest.raises(TypeError):
+            use(node)
     assert InMemoryVerifier()._tostring(etree.fromstring(b"<a/>"), method="c14n") == b"<a></a>"
+
+
+def test_every_tostring_in_the_installed_signxml_feeds_a_fromstring() -> None:
+    """What the subclasses rely on, read from the signxml release installed: a new release that used a
+    serialised tree any other way fails here, before any signature is checked with it."""
+    found = 0
+    for source in Path(signxml.__file__).parent.rglob("*.py"):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "_tostring":
+                found += 1
+                parent = parents[node]
+                assert (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute)
+                        and parent.func.attr == "_fromstring" and parent.args == [node]), \
+                    f"{source.name}:{node.lineno} uses _tostring's result as bytes"
+    assert found >= 4
+
+
+def test_the_signed_copy_has_no_tail(pki: Pki) -> None:
+    s = pki.signer("court")
+    envelope = _envelope()
+    envelope.tail = "text after the root"
+    signed = s.sign_bytes(envelope)
+    assert parse_xml(signed).tail is None and signed.rstrip().endswith(b"</env:Envelope>")

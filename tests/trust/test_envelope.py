@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from lxml import etree
 
-from adapters.envelope import DS, NS, EnvelopeVerifier, build_envelope, canonical_hash
+from adapters.envelope import DS, EXC_C14N, NS, EnvelopeVerifier, build_envelope, canonical_hash
 from adapters.refusal import Refusal
 from adapters.xml_hardened import parse_xml
 from adapters.xsd import CompiledSchema
@@ -138,6 +138,15 @@ def two_certificates_in_key_info(pki: Pki) -> bytes:
     return _bytes(root)
 
 
+def inclusive_namespaces_on_the_reference(pki: Pki) -> bytes:
+    # A PrefixList makes exclusive C14N render namespaces the envelope inherits from where it sits (a SOAP
+    # message), so the digest would depend on more than the envelope. The XSD lets it through here.
+    root = _tree(_signed(pki))
+    transform = next(t for t in root.iter(f"{{{DS}}}Transform") if t.get("Algorithm") == EXC_C14N)
+    etree.SubElement(transform, f"{{{EXC_C14N}}}InclusiveNamespaces", nsmap={"ec": EXC_C14N}, PrefixList="xs")
+    return _bytes(root)
+
+
 WRAPPING: list[tuple[Callable[[Pki], bytes], str]] = [
     (signature_moved_into_body, "signature_location"),
     (signature_duplicated, "signature_count"),
@@ -149,6 +158,7 @@ WRAPPING: list[tuple[Callable[[Pki], bytes], str]] = [
     (header_edited, "cryptographic"),
     (stripped_signature, "signature_present"),
     (two_certificates_in_key_info, "key_info"),
+    (inclusive_namespaces_on_the_reference, "transforms"),
 ]
 
 
