@@ -1,9 +1,11 @@
 """Inbound intake: signed judgments accepted end to end per second by one API process, next to the cost of
 the same XML and crypto steps alone in the same run; and the CI restart scenario at 10,000 judgments.
 
-    .venv/bin/python -m bench.bench_inbound [--count 2000] [--concurrency 32] [--restart-count 10000]
+    .venv/bin/python -m bench.bench_inbound [--count 2000] [--concurrency 32] [--api-processes 1]
+        [--restart-count 10000]
 
-1. Throughput: a fresh PostgreSQL schema, one hub process (`thads-hub serve`), ``--count`` distinct
+1. Throughput: a fresh PostgreSQL schema, one hub process (`thads-hub serve`; ``--api-processes N``: N of them
+   on the one port, `serve --workers N`, to see how intake scales), ``--count`` distinct
    court-signed SubmitJudgment messages prepared beforehand (signing is the court's cost, not the
    hub's), pushed over SOAP as fast as ``--concurrency`` connections allow. Every answer must be a
    DA_TIEP_NHAN receipt; the figure is judgments taken in per second (stored, case opened, webhooks
@@ -130,7 +132,7 @@ async def push_all(items: list[PushItem], url: str, concurrency: int) -> dict[st
     return report.summary()
 
 
-def throughput(work: Path, key_dir: Path, count: int, concurrency: int) -> dict[str, Any]:
+def throughput(work: Path, key_dir: Path, count: int, concurrency: int, processes: int = 1) -> dict[str, Any]:
     world = build_world(seed=3, citizens=max(1000, count * 20 + 200))
     items = judgment_push_items(world, key_dir, count=count)
     alone = steps_alone(items[: min(500, count)], key_dir)
@@ -138,7 +140,7 @@ def throughput(work: Path, key_dir: Path, count: int, concurrency: int) -> dict[
     try:
         settings = hub_settings(work / "throughput", key_dir, db_url)
         port = free_port()
-        hub = hub_process(settings, port, work / "hub-throughput.log").start()
+        hub = hub_process(settings, port, work / "hub-throughput.log", workers=processes).start()
         try:
             asyncio.run(push_all(items[:50], f"http://127.0.0.1:{port}/soap/court", concurrency))  # warm-up
             started = time.perf_counter()
@@ -155,7 +157,8 @@ def throughput(work: Path, key_dir: Path, count: int, concurrency: int) -> dict[
     measured = count - 50
     per_second = measured / elapsed
     per_message_us = 1e6 / per_second
-    return {"judgments": measured, "concurrency": concurrency, "acknowledged": summary["acknowledged"],
+    return {"judgments": measured, "concurrency": concurrency, "api_processes": processes,
+            "acknowledged": summary["acknowledged"],
             "not_acknowledged": summary["not_acknowledged"], "stored": stored, "seconds": round(elapsed, 2),
             "accepted_per_s": round(per_second, 1), "end_to_end_us_per_judgment": round(per_message_us, 1),
             "steps_alone_us": alone, "ratio_to_steps_alone": round(per_message_us / alone["total"], 2),
@@ -211,6 +214,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=2000, help="0: skip the throughput run")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--api-processes", type=int, default=1,
+                        help="`serve --workers`: the issue's figure is for one process")
     parser.add_argument("--restart-count", type=int, default=0, help="0: skip the restart scenario")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-inbound-") as tmp:
@@ -220,7 +225,7 @@ def main() -> None:
         result: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                                               "load_average": os.getloadavg()}}
         if args.count:
-            result["throughput"] = throughput(work, key_dir, args.count, args.concurrency)
+            result["throughput"] = throughput(work, key_dir, args.count, args.concurrency, args.api_processes)
             print(json.dumps(result, ensure_ascii=False, indent=2), flush=True)
         if args.restart_count:
             result = {"restart": restart_scenario(work, key_dir, args.restart_count),

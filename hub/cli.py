@@ -51,6 +51,9 @@ def _db() -> Database:
 @app.command()
 def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="TCP port (Conventions: 8000).")] = 8000,
+          workers: Annotated[int, typer.Option(min=1, help="API processes sharing the port (uvicorn workers). The "
+                                               "API keeps no state in the process, so each one serves any request; "
+                                               "give THADS_LOG_PARTITIONS at least this many.")] = 1,
           log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info") -> None:
     """Run the hub's HTTP API. On the embedded SQLite default the schema is migrated first; a
     PostgreSQL deployment migrates explicitly with `thads-hub db upgrade`."""
@@ -67,9 +70,29 @@ def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0
         if settings.database_url.startswith("sqlite"):
             upgrade(settings.database_url)
         out.print(f"thads-hub on http://{host}:{port}  (docs: /docs, database: "
-                  f"{settings.database_url.split('://', 1)[0]}, redis: {settings.redis_url})", highlight=False)
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level,
-                    log_config=uvicorn_log_config(log_level))  # JSON lines (hub/logs.py)
+                  f"{settings.database_url.split('://', 1)[0]}, redis: {settings.redis_url}"
+                  f"{f', {workers} processes' if workers > 1 else ''})", highlight=False)
+        if workers == 1:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level,
+                        log_config=uvicorn_log_config(log_level))  # JSON lines (hub/logs.py)
+            return
+        _share_metrics(settings.data_dir)
+        # Each process builds its own app from the same THADS_* environment (create_app reads the settings).
+        uvicorn.run("hub.api.app:create_app", factory=True, workers=workers, host=host, port=port,
+                    log_level=log_level, log_config=uvicorn_log_config(log_level))
+
+
+def _share_metrics(data_dir: Path) -> None:
+    """Several API processes: /metrics must sum them all, whichever process the scrape reaches."""
+    import os
+    import shutil
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return  # the operator shares one directory with the workers already
+    metrics_dir = data_dir / "metrics-api"
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # counts of an earlier run's processes would be summed in
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
 
 
 @app.command()

@@ -7,8 +7,9 @@ state, queue depths, dead letters, the outbox backlog) is read when /metrics is 
 process reports the same figure for it.
 
 Several processes (the API, the workers) each count their own calls. With ``PROMETHEUS_MULTIPROC_DIR``
-set (scripts/up.sh and ``thads-hub demo`` set it under the data dir), they share files there and the
-API's /metrics sums them; without it, /metrics shows the API process alone.
+set (scripts/up.sh and ``thads-hub demo`` set it under the data dir, ``serve --workers N`` when it is not
+set), they share files there and the API's /metrics sums them; without it, /metrics shows the API process
+alone.
 """
 
 from __future__ import annotations

@@ -70,8 +70,9 @@ class Process:
         self.start()
 
 
-def hub_process(settings: Settings, port: int, log: Path) -> Process:
-    argv = [str(Path(sys.executable).with_name("thads-hub")), "serve", "--port", str(port), "--log-level", "warning"]
+def hub_process(settings: Settings, port: int, log: Path, workers: int = 1) -> Process:
+    argv = [str(Path(sys.executable).with_name("thads-hub")), "serve", "--port", str(port), "--log-level", "warning",
+            "--workers", str(workers)]
     return Process(argv, hub_env(settings), f"http://127.0.0.1:{port}/health", log)
 
 
