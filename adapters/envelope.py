@@ -134,7 +134,7 @@ class EnvelopeSigner:
         self.cert = cert
         self.agency = agency_of(cert)
         self._signer = InMemorySigner(signature_algorithm=method, digest_algorithm=DigestAlgorithm.SHA256,
-                                 c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
+                                      c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
 
     @classmethod
     def from_key_dir(cls, key_dir: Path, agency: str) -> EnvelopeSigner:
