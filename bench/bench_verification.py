@@ -1,6 +1,6 @@
 """Verifications at a steady offered rate (open loop) against the sandbox with a fixed agency latency.
 
-    .venv/bin/python bench/bench_verification.py [--rate 20] [--seconds 20] [--latency-ms 50]
+    .venv/bin/python bench/bench_verification.py [--rate 20] [--seconds 20] [--latency-ms 50] [--api-processes 1]
 
 Processes: the sandbox (all mocks in one process, as `thads-hub sandbox` serves them, faults set to a fixed
 latency, sigma 0), the hub (uvicorn, its connectors pointing at the sandbox), and this load generator, which
@@ -14,7 +14,8 @@ Printed in the same run:
 - the hub's end-to-end latency per verification, p50 and p99, and the ratios to the slowest agency;
 - where the time goes: medians of the report's own scatter-gather span and of its slowest and fastest
   source (the rest of the end-to-end time is the API, the report's transaction and HTTP);
-- the hub process's CPU milliseconds per verification (from /proc, user + system).
+- the hub process's CPU milliseconds per verification (from /proc, user + system; with ``--api-processes N``
+  the hub runs N API processes on its port, as `thads-hub serve --workers N`, and their CPU is summed).
 Targets from the issue: hub p50 <= 1.15x and p99 <= 1.5x the slowest agency; at least 20/s.
 """
 
@@ -63,18 +64,25 @@ def _sandbox(key_dir: str, port: int) -> None:
                 host="127.0.0.1", port=port, log_level="error", access_log=False)
 
 
-def _hub(env: dict[str, str], port: int) -> None:
+def _hub(env: dict[str, str], port: int, processes: int = 1) -> None:
     os.environ.update(env)
     import uvicorn
 
     from hub.api.app import create_app
 
-    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="error", access_log=False)
+    if processes == 1:
+        uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="error", access_log=False)
+    else:  # as `thads-hub serve --workers N` runs them
+        uvicorn.run("hub.api.app:create_app", factory=True, workers=processes, host="127.0.0.1", port=port,
+                    log_level="error", access_log=False)
 
 
 def _cpu_ms(pid: int) -> float:
+    """User + system CPU of ``pid`` and of its live descendants (the API processes under uvicorn's manager)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / TICKS
+    own = (int(fields[11]) + int(fields[12])) * 1000 / TICKS
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(_cpu_ms(int(c)) for c in children if Path(f"/proc/{c}").exists())
 
 
 def _wait(url: str) -> None:
@@ -179,6 +187,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--banks", type=int, default=2, help="banks to fan out to (population + land + banks agencies)")
+    ap.add_argument("--api-processes", type=int, default=1, help="hub API processes on the one port (serve --workers)")
     args = ap.parse_args()
     data, db_url, sb_port, hub_port, config = bench_site()
     installed = discover()
@@ -200,7 +209,8 @@ def main() -> None:
         path = agency.replace("bank-", "banks/")
         httpx.put(f"http://127.0.0.1:{sb_port}/{path}/_admin/faults",
                   json={"latency_ms": args.latency_ms}).raise_for_status()
-    hub = ctx.Process(target=_hub, args=(env, hub_port), daemon=True)
+    hub = ctx.Process(target=_hub, args=(env, hub_port, args.api_processes),
+                      daemon=args.api_processes == 1)  # a daemonic process may not start processes of its own
     hub.start()
     _wait(f"http://127.0.0.1:{hub_port}/health")
     from sandbox_mocks.seed.world import build_world
@@ -221,8 +231,9 @@ def main() -> None:
     if not latencies:
         raise SystemExit(f"no verification completed ({errors} incomplete): is every connector installed?")
     p50, p99 = statistics.median(latencies), pct(latencies, 0.99)
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; sandbox, hub and load generator in "
-          f"3 processes; agencies at a fixed {args.latency_ms:.0f} ms: {', '.join(agencies)}")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; sandbox, hub ({args.api_processes} "
+          f"API process{'es' if args.api_processes > 1 else ''}) and load generator; agencies at a fixed "
+          f"{args.latency_ms:.0f} ms: {', '.join(agencies)}")
     for agency, (a50, a99) in alone.items():
         print(f"  {agency:<12} alone through its connector: p50 {a50:6.1f} ms  p99 {a99:6.1f} ms")
     print(f"offered {args.rate:.0f} verifications/s for {args.seconds:.0f} s (open loop): {len(latencies)} complete, "
