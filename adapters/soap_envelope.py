@@ -30,6 +30,7 @@ def unwrap(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
     body = root.find(f"{{{SOAP12}}}Body")
     if body is None or len(body) != 1:
         raise Refusal("soap:Body must hold exactly one element", code="SCHEMA_INVALID", rule="soap_body")
+    _no_text_beside(body)
     if body[0].tag == f"{{{SOAP12}}}Fault":
         raise fault_to_refusal(body[0])
     return body[0]
@@ -84,9 +85,18 @@ def unwrap_any(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> tuple[str, et
         raise Refusal("not a SOAP 1.1 or 1.2 envelope", code="SCHEMA_INVALID", rule="soap_envelope")
     body = root.find(f"{{{_ns(version)}}}Body")
     children = [c for c in body if isinstance(c.tag, str)] if body is not None else []
-    if len(children) != 1:
+    if body is None or len(children) != 1:
         raise Refusal("soap:Body must hold exactly one element", code="SCHEMA_INVALID", rule="soap_body")
+    _no_text_beside(body)
     return version, children[0]
+
+
+def _no_text_beside(body: etree._Element) -> None:
+    """soap:Body holds elements and whitespace only (SOAP 1.1 and 1.2 alike): text beside the document would be
+    neither signed nor read, and a sender has no reason to put it there."""
+    texts = [body.text, *(child.tail for child in body)]
+    if any(t and t.strip() for t in texts):
+        raise Refusal("soap:Body holds text beside its element", code="SCHEMA_INVALID", rule="soap_body")
 
 
 def wrap_for(version: str, payload: etree._Element) -> bytes:
