@@ -28,12 +28,13 @@ def unwrap(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
     if root.tag != f"{{{SOAP12}}}Envelope":
         raise Refusal("not a SOAP 1.2 envelope", code="SCHEMA_INVALID", rule="soap_envelope")
     body = root.find(f"{{{SOAP12}}}Body")
-    if body is None or len(body) != 1:
+    children = _elements_of(body)
+    if body is None or len(children) != 1:
         raise Refusal("soap:Body must hold exactly one element", code="SCHEMA_INVALID", rule="soap_body")
     _no_text_beside(body)
-    if body[0].tag == f"{{{SOAP12}}}Fault":
-        raise fault_to_refusal(body[0])
-    return body[0]
+    if children[0].tag == f"{{{SOAP12}}}Fault":
+        raise fault_to_refusal(children[0])
+    return children[0]
 
 
 def fault(code: str, reason: str, *, sender: bool = True, rule: str | None = None) -> bytes:
@@ -84,11 +85,16 @@ def unwrap_any(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> tuple[str, et
     if version is None or etree.QName(root).localname != "Envelope":
         raise Refusal("not a SOAP 1.1 or 1.2 envelope", code="SCHEMA_INVALID", rule="soap_envelope")
     body = root.find(f"{{{_ns(version)}}}Body")
-    children = [c for c in body if isinstance(c.tag, str)] if body is not None else []
+    children = _elements_of(body)
     if body is None or len(children) != 1:
         raise Refusal("soap:Body must hold exactly one element", code="SCHEMA_INVALID", rule="soap_body")
     _no_text_beside(body)
     return version, children[0]
+
+
+def _elements_of(body: etree._Element | None) -> list[etree._Element]:
+    """The element children of soap:Body: a comment beside the document carries nothing, on either route."""
+    return [c for c in body if isinstance(c.tag, str)] if body is not None else []
 
 
 def _no_text_beside(body: etree._Element) -> None:

@@ -35,3 +35,9 @@ def test_an_agency_answer_with_text_beside_its_envelope_is_refused(inside: str) 
         soap_envelope.unwrap(_message(soap_envelope.SOAP12, inside))
     assert caught.value.rule == "soap_body"
     assert soap_envelope.unwrap(_message(soap_envelope.SOAP12, " <a/> ")).tag == "a"
+
+
+def test_an_agency_answer_with_a_comment_beside_its_envelope_is_read_like_an_inbound_message() -> None:
+    assert soap_envelope.unwrap(_message(soap_envelope.SOAP12, "<!-- from the gateway --><a/>")).tag == "a"
+    with pytest.raises(Refusal):
+        soap_envelope.unwrap(_message(soap_envelope.SOAP12, "<!-- only a comment -->"))
