@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 from adapters.heap import startup_heap_frozen
 from hub.errors import HubError
 from hub.worker import heartbeat
+from hub.worker.acks import AckBatcher
 from hub.worker.handler import QueueHandler, is_permanent
 from hub.worker.streams import Entry, WorkQueue
 
@@ -76,6 +77,7 @@ class _Lane:
         if concurrency < 1:
             raise ValueError(f"handler for {handler.queue!r}: concurrency must be at least 1")
         self.handler, self.queue, self.concurrency = handler, queue, concurrency
+        self.acks = AckBatcher(queue)
         self.in_flight: dict[str, asyncio.Task[None]] = {}
         self.slot_freed = asyncio.Event()
         self.scan_from = "-"
@@ -302,7 +304,7 @@ class Worker:
             except Exception as exc:
                 await self._failed(lane, entry, exc)
             else:
-                await lane.queue.ack(entry.id)
+                await lane.acks.ack(entry.id)
                 self.counters.handled += 1
         except (RedisError, OSError) as exc:
             log.warning("queue %s, entry %s: its outcome could not be recorded (%s); it will be delivered again",

@@ -100,6 +100,7 @@ class WorkQueue:
         self.key = f"{key_prefix}queue:{name}"
         self.dlq_key = f"{self.key}:dlq"
         self._enqueue = redis.register_script(stream_scripts.ENQUEUE)
+        self._ack = redis.register_script(stream_scripts.ACK)
         self._renew = redis.register_script(stream_scripts.RENEW)
         self._dead_letter = redis.register_script(stream_scripts.DEAD_LETTER)
         self._replay = redis.register_script(stream_scripts.REPLAY)
@@ -246,11 +247,15 @@ class WorkQueue:
     async def ack(self, entry_id: str) -> bool:
         """Done: acknowledged and deleted together. False when the entry was no longer pending (another
         worker finished it after taking it over; at-least-once, see docs/worker.md)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xack(self.key, self.group, entry_id)
-            pipe.xdel(self.key, entry_id)
-            acked, _ = await pipe.execute()
-        return bool(acked)
+        return entry_id in await self.ack_many([entry_id])
+
+    async def ack_many(self, entry_ids: Iterable[str]) -> set[str]:
+        """``ack`` for several entries in one atomic step; returns those that were still pending."""
+        ids = list(entry_ids)
+        if not ids:
+            return set()
+        acked = await self._ack(keys=[self.key], args=[self.group, *ids])
+        return {_text(i) for i in acked}
 
     async def dead_letter(self, entry: Entry, reason: str, consumer: str) -> str | None:
         """Move a pending entry to the dead-letter stream; None when it was no longer pending."""
