@@ -117,3 +117,18 @@ def test_the_signed_copy_has_no_tail(pki: Pki) -> None:
     envelope.tail = "text after the root"
     signed = s.sign_bytes(envelope)
     assert parse_xml(signed).tail is None and signed.rstrip().endswith(b"</env:Envelope>")
+
+
+@pytest.mark.parametrize("agency", ["court", "bank-970436"])
+def test_the_hubs_signer_with_its_key_info_built_once_writes_what_stock_signxml_writes(pki: Pki, agency: str) -> None:
+    stock, _ = _signers(pki, agency)
+    s = pki.signer(agency)
+    envelope = _envelope(agency)
+    expected = stock.sign(copy.deepcopy(envelope), key=s.key, cert=[s.cert])
+    first, second = s.sign(copy.deepcopy(envelope)), s.sign(copy.deepcopy(envelope))
+    if s._signer.sign_alg.name.startswith("RSA"):  # RSA PKCS#1 v1.5 is deterministic, ECDSA is not
+        assert etree.tostring(first) == etree.tostring(second) == etree.tostring(expected)
+    key_info = [etree.tostring(t.find(f"{{{DS}}}Signature/{{{DS}}}KeyInfo")) for t in (first, second, expected)]
+    assert key_info[0] == key_info[1] == key_info[2]  # each signature has its own copy, all alike
+    for signed in (first, second):
+        XMLVerifier().verify(signed, x509_cert=s.cert, expect_config=_expect_config())
