@@ -5,7 +5,7 @@ whether a run with killed workers and an agency outage loses or repeats anything
         [--queued 10000] [--resilience-commands 1000] [--outage-s 60] [--kill-every-s 5]
 
 (a) throughput: commands staged by ``CommandService.accept`` (the API's transaction: rows, history, outbox
-    rows), then ONE in-process worker (``CommandHandler``, concurrency 16, with its outbox relay companion)
+    rows), then ONE in-process worker (``CommandHandler`` at its default concurrency, with its outbox relay companion)
     carries them to a no-op land registry. Inside the measurement, per command: the relay's SQL claim and
     XADD and its SQL mark; the worker's read, its SQL claim with a history entry, the DangKyHanChe request
     built by the land mapping, wrapped in the envelope and signed with the hub's key (RSA-2048), the agency
@@ -15,7 +15,8 @@ whether a run with killed workers and an agency outage loses or repeats anything
     ~1.5 ms). Run on SQLite and on PostgreSQL; the floor is the same no-op connector called directly with
     the same concurrency (signing, guard and log, without the outbox, the queue or the command's state).
 (b) memory: a real `thads-hub worker` process, first idle, then with ``--queued`` commands queued for a land
-    registry that never answers (16 in flight, the rest waiting): its RSS (VmRSS, and the peak VmHWM).
+    registry that never answers (as many in flight as the handler allows, the rest waiting): its RSS (VmRSS,
+    and the peak VmHWM).
 (c) resilience: the sandbox, the hub API and two `thads-hub worker` processes; ``--resilience-commands``
     commands posted over HTTP (freezes of one account each, and their copies to the procuracy; 1% of them
     at closed accounts, which can never succeed), a worker killed with SIGKILL every ``--kill-every-s`` and
@@ -177,7 +178,7 @@ async def run_worker(settings: Settings, n: int) -> tuple[float, float, float]:
     return elapsed, (n - 1) / max((last - first).total_seconds(), 1e-9), cpu * 1000 / n
 
 
-async def floor(settings: Settings, n: int, concurrency: int = 16) -> tuple[float, float]:
+async def floor(settings: Settings, n: int, concurrency: int = CommandHandler.concurrency) -> tuple[float, float]:
     """The no-op connector alone, ``concurrency`` calls at a time, without outbox, queue or state: commands/s
     and CPU ms per command."""
     services = build_services(settings)
@@ -206,7 +207,7 @@ def pg_schema_url(schema: str) -> str:
 
 
 def throughput(n: int) -> None:
-    print(f"\n(a) one worker, {n:,} commands to a no-op land registry (concurrency 16)")
+    print(f"\n(a) one worker, {n:,} commands to a no-op land registry ({CommandHandler.concurrency} in flight)")
     data, sqlite_url, *_ = bench_site()
     schema = f"thads_bench_outbox_{os.getpid()}"
     admin = create_engine(PG_URL)

@@ -41,7 +41,11 @@ class CommandHandler(QueueHandler):
     queue = QUEUE
     capacity = QUEUE_CAPACITY
     needs_connectors = True
-    concurrency = 16  # commands in flight per worker; each agency's rate limit paces them further
+    # Commands in flight per worker; each agency's own concurrency and rate limit (the guard) pace them further.
+    # 64 rather than fewer: with agencies answering in 50-100 ms, 16 in flight capped a worker at 160-320
+    # commands/s whatever its CPU, and more deliveries at once share more of each commit (measured in
+    # bench_outbox: CPU per command down by a quarter from 16 to 64, no further gain at 128).
+    concurrency = 64
     max_attempts = 8  # with the backoff below, five to nine minutes of an agency being away before dead-lettering
     retry_base_s = 5.0
     retry_max_s = 240.0
