@@ -6,6 +6,9 @@ acknowledged. Committing each write alone costs one commit (an fsync on SQLite, 
 flush on PostgreSQL) per write, so the commits, not the agencies, would bound a worker's throughput. Here
 the writes that arrive while a commit is in flight wait for the next one and go together: one
 transaction, one commit. Under no load a batch is a single write, so nothing waits longer than before.
+Within the transaction, statements are shared too where the writes allow it: rows inserted by many writes
+go in one executemany, and a kind of write can take its common case for the whole batch in one statement.
+On PostgreSQL each statement run alone costs about 0.15 ms of the client's CPU; in a batch, a tenth of that.
 """
 
 from __future__ import annotations
@@ -26,15 +29,16 @@ MAX_BATCH = 200
 
 
 class Tx:
-    """The shared transaction as a write sees it: its connection, and inserts deferred to the end of the
-    transaction, where each statement runs once for all the rows the writes gave it (one executemany)."""
+    """The shared transaction as a write sees it: its connection, and statements deferred to the end of the
+    transaction, where each runs once for all the parameter sets the writes gave it (one executemany), in
+    the order each statement was first deferred."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._deferred: dict[Executable, list[dict[str, Any]]] = {}
 
-    def insert_later(self, statement: Executable, row: dict[str, Any]) -> None:
-        self._deferred.setdefault(statement, []).append(row)
+    def later(self, statement: Executable, params: dict[str, Any]) -> None:
+        self._deferred.setdefault(statement, []).append(params)
 
     def flush(self) -> None:
         for statement, rows in self._deferred.items():
@@ -91,6 +95,16 @@ class SharedCommit:
         outcomes: list[Any] = []
         with self.db.begin() as conn:
             tx = Tx(conn)
+            # A kind of write whose common case the writes of the batch can take together (one statement for
+            # all, instead of one each) says so with a ``prepare_together(tx, writes)`` class method; it runs
+            # before any write of the batch.
+            kinds: dict[Any, list[Any]] = {}
+            for write in writes:
+                prepare = getattr(type(write), "prepare_together", None)
+                if prepare is not None:
+                    kinds.setdefault(prepare, []).append(write)
+            for prepare, of_kind in kinds.items():
+                prepare(tx, of_kind)
             for write in writes:
                 try:
                     outcomes.append(write(tx))

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, literal, or_, select, update
 
 from hub.commands.kinds import CommandKind, CommandStatus
 from hub.commands.shared_commit import Refused, SharedCommit, Tx
@@ -58,18 +58,21 @@ def _stream_order(entry_id: str | None) -> tuple[int, int]:
 
 # Statements built once: building and keying a SQLAlchemy statement costs more than running it (about 2 ms
 # against 0.2 ms on the benchmark machine), and every delivery runs four of them.
-# The common claim, of a command waiting for its first or next delivery, in one statement; the others (taken
-# over, reopened, owned by another entry, done) go through _ROW and _TAKE.
+# The common claim, of a command waiting for its first or next delivery, is taken by all the claims of one
+# shared transaction together (_Claim.prepare_together): one executemany of _CLAIM_QUEUED, then one select of
+# the rows it changed (_CLAIMED_NOW: the batch's own timestamp and lease mark them). The others (taken over,
+# reopened, owned by another entry, done) go through _ROW and _TAKE one by one.
+_COLUMNS = (commands.c.id, commands.c.kind, commands.c.agency, commands.c.case_ref, commands.c.officer,
+            commands.c.purpose, commands.c.natural_key, commands.c.payload, commands.c.attempts)
 _CLAIM_QUEUED = update(commands).where(
     commands.c.id == bindparam("b_id"), commands.c.status == CommandStatus.QUEUED.value,
     commands.c.owner_entry.is_(None)).values(
     status=CommandStatus.SENT.value, owner_entry=bindparam("b_entry"), attempts=commands.c.attempts + 1,
-    lease_until=bindparam("b_lease"), updated_at=bindparam("b_now")).returning(
-    commands.c.id, commands.c.kind, commands.c.agency, commands.c.case_ref, commands.c.officer, commands.c.purpose,
-    commands.c.natural_key, commands.c.payload, commands.c.attempts)
-_ROW = select(commands.c.id, commands.c.kind, commands.c.agency, commands.c.case_ref, commands.c.officer,
-              commands.c.purpose, commands.c.natural_key, commands.c.payload, commands.c.status, commands.c.attempts,
-              commands.c.closed_by_entry).where(commands.c.id == bindparam("b_id"))
+    lease_until=bindparam("b_lease"), updated_at=bindparam("b_now"))
+_CLAIMED_NOW = select(*_COLUMNS, commands.c.owner_entry).where(
+    commands.c.id.in_(bindparam("b_ids", expanding=True)), commands.c.status == CommandStatus.SENT.value,
+    commands.c.updated_at == bindparam("b_now"), commands.c.lease_until == bindparam("b_lease"))
+_ROW = select(*_COLUMNS, commands.c.status, commands.c.closed_by_entry).where(commands.c.id == bindparam("b_id"))
 _TAKE = update(commands).where(
     commands.c.id == bindparam("b_id"), commands.c.status == bindparam("b_was"),
     or_(commands.c.owner_entry.is_(None), commands.c.owner_entry == bindparam("b_entry"),
@@ -96,11 +99,20 @@ _ABANDON = update(commands).where(
     error_detail=bindparam("b_detail"), updated_at=bindparam("b_now"), closed_by_entry=bindparam("b_entry"),
     completed_at=bindparam("b_now"))
 _EVENT = insert(command_events)
+# An acknowledgment's history entry, written only if its own update changed the row (the row then carries
+# this delivery's entry and timestamp): both run deferred, as one executemany each for the whole batch.
+_ACKNOWLEDGED_EVENT = insert(command_events).from_select(
+    ["command_id", "at", "status", "agency_ref"],
+    select(commands.c.id, bindparam("b_now", type_=commands.c.completed_at.type),
+           literal(CommandStatus.ACKNOWLEDGED.value, type_=command_events.c.status.type),
+           bindparam("b_ref", type_=command_events.c.agency_ref.type)).where(
+        commands.c.id == bindparam("b_id"), commands.c.status == CommandStatus.ACKNOWLEDGED.value,
+        commands.c.closed_by_entry == bindparam("b_entry"), commands.c.completed_at == bindparam("b_now")))
 _EVENT_FIELDS = ("attempt", "agency_ref", "error_code", "detail")
 
 
 def _event(tx: Tx, command_id: uuid.UUID, status: CommandStatus, at: dt.datetime, **values: Any) -> None:
-    tx.insert_later(_EVENT, {"command_id": command_id, "at": at, "status": status.value,
+    tx.later(_EVENT, {"command_id": command_id, "at": at, "status": status.value,
                              **{f: values.get(f) for f in _EVENT_FIELDS}})
 
 
@@ -114,7 +126,7 @@ class CommandRecords:
 
     async def claim(self, command_id: uuid.UUID, entry_id: str) -> Claimed | None:
         """Own the command for this delivery; None when there is nothing to do; Busy when another owns it."""
-        claimed: Claimed | None = await self.shared.run(lambda tx: self._claim(tx, command_id, entry_id))
+        claimed: Claimed | None = await self.shared.run(_Claim(self, command_id, entry_id))
         return claimed
 
     async def acknowledge(self, command_id: uuid.UUID, entry_id: str, receipt: AgencyReceipt) -> None:
@@ -135,13 +147,9 @@ class CommandRecords:
         await self.shared.run(lambda tx: _abandon(tx, command_id, entry_id, code, detail))
 
     def _claim(self, tx: Tx, command_id: uuid.UUID, entry_id: str) -> Claimed | None:
+        """A claim the common case (_Claim.prepare_together) did not take."""
         now = utc_now()
         lease = now + dt.timedelta(seconds=self.lease_s)
-        waiting = tx.conn.execute(_CLAIM_QUEUED, {"b_id": command_id, "b_entry": entry_id, "b_now": now,
-                                                  "b_lease": lease}).first()
-        if waiting is not None:
-            _event(tx, command_id, CommandStatus.SENT, now, attempt=waiting.attempts)
-            return _claimed(waiting)
         row = tx.conn.execute(_ROW, {"b_id": command_id}).first()
         if row is None:
             log.warning("entry %s names command %s, which does not exist; dropped", entry_id, command_id)
@@ -161,6 +169,35 @@ class CommandRecords:
         return _claimed(row, attempt=row.attempts + 1)
 
 
+class _Claim:
+    """One claim as a shared-transaction write. The claims of a batch first take the common case together:
+    each command waiting for its first or next delivery and owned by nobody becomes this entry's."""
+
+    def __init__(self, records: CommandRecords, command_id: uuid.UUID, entry_id: str) -> None:
+        self.records, self.command_id, self.entry_id = records, command_id, entry_id
+        self.taken: Any = None  # the row, when the common case took it
+        self.at: dt.datetime | None = None
+
+    @staticmethod
+    def prepare_together(tx: Tx, claims: list[_Claim]) -> None:
+        now = utc_now()
+        lease = now + dt.timedelta(seconds=claims[0].records.lease_s)
+        tx.conn.execute(_CLAIM_QUEUED, [{"b_id": c.command_id, "b_entry": c.entry_id, "b_now": now, "b_lease": lease}
+                                        for c in claims])
+        # Two entries of one command in a batch: the first update took it, the second found it owned; the row
+        # says which entry owns it now. A row another process claimed meanwhile has its own timestamp.
+        taken = {(row.id, row.owner_entry): row for row in tx.conn.execute(
+            _CLAIMED_NOW, {"b_ids": list({c.command_id for c in claims}), "b_now": now, "b_lease": lease})}
+        for claim in claims:
+            claim.taken, claim.at = taken.get((claim.command_id, claim.entry_id)), now
+
+    def __call__(self, tx: Tx) -> Claimed | None:
+        if self.taken is not None and self.at is not None:
+            _event(tx, self.command_id, CommandStatus.SENT, self.at, attempt=self.taken.attempts)
+            return _claimed(self.taken)
+        return self.records._claim(tx, self.command_id, self.entry_id)
+
+
 def _claimed(row: Any, attempt: int | None = None) -> Claimed:
     return Claimed(id=row.id, kind=CommandKind(row.kind), agency=row.agency, case_ref=row.case_ref, officer=row.officer,
                    purpose=row.purpose, natural_key=row.natural_key, payload=row.payload,
@@ -168,11 +205,12 @@ def _claimed(row: Any, attempt: int | None = None) -> Claimed:
 
 
 def _acknowledge(tx: Tx, command_id: uuid.UUID, entry_id: str, receipt: AgencyReceipt) -> None:
-    now = utc_now()
-    done = tx.conn.execute(_ACKNOWLEDGE, {"b_id": command_id, "b_ref": receipt.reference, "b_entry": entry_id,
-                                       "b_receipt": receipt.model_dump(mode="json"), "b_now": now})
-    if done.rowcount:
-        _event(tx, command_id, CommandStatus.ACKNOWLEDGED, now, agency_ref=receipt.reference)
+    # Deferred to the end of the shared transaction, like the history rows: one executemany for every
+    # acknowledgment of the batch. The command's row stays "sent" (owned by this entry) until then, so a
+    # claim later in the same batch finds it busy, never waiting.
+    params = {"b_id": command_id, "b_ref": receipt.reference, "b_entry": entry_id, "b_now": utc_now()}
+    tx.later(_ACKNOWLEDGE, {**params, "b_receipt": receipt.model_dump(mode="json")})
+    tx.later(_ACKNOWLEDGED_EVENT, params)
 
 
 def _abandon(tx: Tx, command_id: uuid.UUID, entry_id: str, code: str, detail: str) -> None:

@@ -94,3 +94,45 @@ def test_concurrent_deliveries_share_commits_and_a_failing_write_fails_alone(dat
     outcomes = asyncio.run(scenario())
     assert isinstance(outcomes[0], Exception) and outcomes[1:] == [None] * len(ids)
     assert {_status(database, i) for i in ids} == {"acknowledged"}
+
+
+def _history(database: Database, command_id: uuid.UUID) -> list[tuple[str, int | None, str | None]]:
+    with database.engine.connect() as conn:
+        return [(r.status, r.attempt, r.agency_ref) for r in conn.execute(
+            select(command_events).where(command_events.c.command_id == command_id).order_by(command_events.c.id))]
+
+
+def test_claims_and_acknowledgments_taken_together_in_one_batch_act_as_if_one_by_one(database: Database) -> None:
+    # Every write below lands in one shared transaction: the claims take their common case in one statement,
+    # the acknowledgments are written at its end. Each must still come out as it would alone.
+    ids = _commands(database, 6)
+    records = CommandRecords(database)
+
+    async def scenario() -> tuple[list[object], list[object]]:
+        claims = await asyncio.gather(
+            *(records.claim(i, f"5000-{n}") for n, i in enumerate(ids)),
+            records.claim(ids[0], "5001-0"),  # a duplicate entry of a command claimed in the same batch
+            records.claim(uuid.uuid4(), "5002-0"),  # a command that does not exist
+            return_exceptions=True)
+        acks = await asyncio.gather(
+            records.acknowledge(ids[1], "5000-1", AgencyReceipt(reference="DK-1")),
+            records.acknowledge(ids[1], "5001-1", AgencyReceipt(reference="DK-1b")),  # heard twice: first wins
+            records.acknowledge(ids[2], "5000-2", AgencyReceipt(reference="DK-2")),
+            records.claim(ids[2], "5003-2"),  # acknowledged in this same batch: still owned, so busy
+            return_exceptions=True)
+        return claims, acks
+
+    claims, acks = asyncio.run(scenario())
+    assert records.shared.commits == 2  # one transaction for each gather
+    taken = claims[:6]
+    assert all(c is not None and not isinstance(c, BaseException) and c.attempt == 1 for c in taken)
+    assert [c.id for c in taken] == ids  # type: ignore[union-attr]
+    assert isinstance(claims[6], Busy) and claims[7] is None
+    assert acks[:3] == [None, None, None] and isinstance(acks[3], Busy)
+    assert _history(database, ids[1]) == [("queued", None, None), ("sent", 1, None), ("acknowledged", None, "DK-1")]
+    assert _history(database, ids[0]) == [("queued", None, None), ("sent", 1, None)]
+    with database.engine.connect() as conn:
+        row = conn.execute(select(commands).where(commands.c.id == ids[1])).one()
+    assert (row.status, row.agency_ref, row.closed_by_entry) == ("acknowledged", "DK-1", "5000-1")
+    assert row.owner_entry is None
+    assert [_status(database, i) for i in ids] == ["sent", "acknowledged", "acknowledged", "sent", "sent", "sent"]
