@@ -113,7 +113,7 @@ _EVENT_FIELDS = ("attempt", "agency_ref", "error_code", "detail")
 
 def _event(tx: Tx, command_id: uuid.UUID, status: CommandStatus, at: dt.datetime, **values: Any) -> None:
     tx.later(_EVENT, {"command_id": command_id, "at": at, "status": status.value,
-                             **{f: values.get(f) for f in _EVENT_FIELDS}})
+                      **{f: values.get(f) for f in _EVENT_FIELDS}})
 
 
 class CommandRecords:
@@ -207,7 +207,7 @@ def _claimed(row: Any, attempt: int | None = None) -> Claimed:
 def _acknowledge(tx: Tx, command_id: uuid.UUID, entry_id: str, receipt: AgencyReceipt) -> None:
     # Deferred to the end of the shared transaction, like the history rows: one executemany for every
     # acknowledgment of the batch. The command's row stays "sent" (owned by this entry) until then, so a
-    # claim later in the same batch finds it busy, never waiting.
+    # claim later in the same batch finds it owned (Busy, retried later), not waiting to be claimed.
     params = {"b_id": command_id, "b_ref": receipt.reference, "b_entry": entry_id, "b_now": utc_now()}
     tx.later(_ACKNOWLEDGE, {**params, "b_receipt": receipt.model_dump(mode="json")})
     tx.later(_ACKNOWLEDGED_EVENT, params)
