@@ -7,7 +7,6 @@ that finds its traceback in the log; it is never dressed up as a client error.
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.refusal import Refusal
 from hub.errors import REGISTRY, problem_type_uri
+from hub.logs import new_log_id
 
 log = logging.getLogger("thads.api")
 
@@ -87,7 +87,7 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    error_id = uuid.uuid4().hex
+    error_id = new_log_id()  # quoted by the caller, searched for in the log: the masking must leave it whole
     log.error("unhandled error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
     return problem_response("INTERNAL", f"internal error; quote error id {error_id}",
                             instance=request.url.path, error_id=error_id)
