@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from hub.audit.log import LogRecord, MessageLog
+from hub.coalesce import Coalescer
 
 log = logging.getLogger("thads.audit")
 
@@ -29,52 +31,36 @@ class GroupCommitter:
     def __init__(self, log_: MessageLog, loop: asyncio.AbstractEventLoop) -> None:
         self.log = log_
         self.loop = loop
-        self._queue: list[tuple[list[LogRecord], asyncio.Future[list[tuple[int, int]]]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._transactions: Coalescer[list[LogRecord], list[tuple[int, int]]] = Coalescer(
+            self._commit, take=_up_to_max_records)
         self.commits = 0  # transactions written, for tests and metrics
 
     async def append(self, records: list[LogRecord]) -> list[tuple[int, int]]:
-        future: asyncio.Future[list[tuple[int, int]]] = self.loop.create_future()
-        self._queue.append((records, future))
-        if self._writer is None or self._writer.done():
-            self._writer = self.loop.create_task(self._drain())
-        return await future
+        return await self._transactions.submit(records)
 
-    async def _drain(self) -> None:
-        while self._queue:
-            batch: list[tuple[list[LogRecord], asyncio.Future[list[tuple[int, int]]]]] = []
-            size = 0
-            while self._queue and (not batch or size + len(self._queue[0][0]) <= MAX_BATCH_RECORDS):
-                records, future = self._queue.pop(0)
-                batch.append((records, future))
-                size += len(records)
-            await self._commit(batch)
-
-    async def _commit(self, batch: list[tuple[list[LogRecord], asyncio.Future[list[tuple[int, int]]]]]) -> None:
+    async def _commit(self, batch: list[list[LogRecord]]) -> list[Any]:
         try:
-            positions = await asyncio.to_thread(self.log.append_many, [r for records, _ in batch for r in records])
+            positions = await asyncio.to_thread(self.log.append_many, [r for records in batch for r in records])
         except Exception as exc:
             if len(batch) == 1:
-                _settle(batch[0][1], exc=exc)
-                return
+                return [exc]
             # One bad exchange must not fail the others that happened to share its transaction.
             log.warning("message log group commit of %d exchanges failed (%s); committing them one by one",
                         len(batch), type(exc).__name__)
-            for one in batch:
-                await self._commit([one])
-            return
+            return [(await self._commit([records]))[0] for records in batch]
         self.commits += 1
-        start = 0
-        for records, future in batch:
-            _settle(future, result=positions[start:start + len(records)])
+        outcomes, start = [], 0
+        for records in batch:
+            outcomes.append(positions[start:start + len(records)])
             start += len(records)
+        return outcomes
 
 
-def _settle(future: asyncio.Future[list[tuple[int, int]]], *, result: list[tuple[int, int]] | None = None,
-            exc: BaseException | None = None) -> None:
-    if future.done():  # the waiter went away (its own cancellation); the records are committed regardless
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(result or [])
+def _up_to_max_records(waiting: list[list[LogRecord]]) -> int:
+    """How many waiting exchanges the next transaction takes: at least one, then as many as fit."""
+    taken, size = 0, 0
+    for records in waiting:
+        if taken and size + len(records) > MAX_BATCH_RECORDS:
+            break
+        taken, size = taken + 1, size + len(records)
+    return taken

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable
 
+from hub.coalesce import Coalescer
 from hub.store.database import Database
 
 log = logging.getLogger("thads.commands")
@@ -58,38 +59,24 @@ class SharedCommit:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._queue: list[tuple[Write, asyncio.Future[Any]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._transactions: Coalescer[Write, Any] = Coalescer(self._commit, max_batch=MAX_BATCH)
         self.commits = 0  # transactions written, for tests and metrics
 
     async def run(self, write: Write) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append((write, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
-        return await future
+        return await self._transactions.submit(write)
 
-    async def _drain(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            await self._commit(batch)
-
-    async def _commit(self, batch: list[tuple[Write, asyncio.Future[Any]]]) -> None:
+    async def _commit(self, writes: list[Write]) -> list[Any]:
         try:
-            outcomes = await asyncio.to_thread(self._apply, [write for write, _ in batch])
+            outcomes = await asyncio.to_thread(self._apply, writes)
         except Exception as exc:
-            if len(batch) == 1:
-                _settle(batch[0][1], exc)
-                return
+            if len(writes) == 1:
+                return [exc]
             # One failing write must not fail the others that happened to share its transaction.
-            log.warning("a shared commit of %d command writes failed (%s); writing them one by one", len(batch),
+            log.warning("a shared commit of %d command writes failed (%s); writing them one by one", len(writes),
                         type(exc).__name__)
-            for one in batch:
-                await self._commit([one])
-            return
+            return [(await self._commit([write]))[0] for write in writes]
         self.commits += 1
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
-            _settle(future, outcome)
+        return outcomes
 
     def _apply(self, writes: list[Write]) -> list[Any]:
         outcomes: list[Any] = []
@@ -113,11 +100,3 @@ class SharedCommit:
             tx.flush()
         return outcomes
 
-
-def _settle(future: asyncio.Future[Any], outcome: Any) -> None:
-    if future.done():  # the waiter went away (its own cancellation); the write is committed regardless
-        return
-    if isinstance(outcome, BaseException):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
