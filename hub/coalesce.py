@@ -24,14 +24,17 @@ class Coalescer(Generic[T, R]):
     """One per event loop. ``submit(item)`` resolves with the item's result once its batch is sent.
 
     ``take(waiting)`` says how many of the waiting items the next batch takes (at least one); by default all,
-    up to ``max_batch``. A ``send`` that raises fails every item of its batch with that exception; the next
-    batch goes on regardless.
+    up to ``max_batch``. A ``send`` that raises fails every item of its batch with that exception, unless
+    ``split_failed`` is given: then a failed batch of several items is reported to it (its size, the error)
+    and sent again one item at a time, so that one bad item (a row the database refuses) fails alone rather
+    than the others that happened to share its transaction. The next batch goes on regardless.
     """
 
-    def __init__(self, send: Send[T], *, max_batch: int = 200,
-                 take: Callable[[list[T]], int] | None = None) -> None:
+    def __init__(self, send: Send[T], *, max_batch: int = 200, take: Callable[[list[T]], int] | None = None,
+                 split_failed: Callable[[int, Exception], None] | None = None) -> None:
         self._send = send
         self._take = take or (lambda waiting: min(len(waiting), max_batch))
+        self._split_failed = split_failed
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._sender: asyncio.Task[None] | None = None
         self.batches = 0  # batches sent without raising, for tests and metrics
@@ -47,14 +50,7 @@ class Coalescer(Generic[T, R]):
         while self._waiting:
             n = max(1, self._take([item for item, _ in self._waiting]))
             batch, self._waiting = self._waiting[:n], self._waiting[n:]
-            try:
-                outcomes: Sequence[Any] = await self._send([item for item, _ in batch])
-                if len(outcomes) != len(batch):  # a bug in send: its waiters must hear of it, not wait for ever
-                    raise RuntimeError(f"{len(outcomes)} outcomes for a batch of {len(batch)}")
-            except Exception as exc:
-                outcomes = [exc] * len(batch)
-            else:
-                self.batches += 1
+            outcomes = await self._send_batch([item for item, _ in batch])
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():  # the waiter went away (its own cancellation); what was sent stands regardless
                     continue
@@ -62,3 +58,16 @@ class Coalescer(Generic[T, R]):
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
+
+    async def _send_batch(self, items: list[T]) -> Sequence[Any]:
+        try:
+            outcomes: Sequence[Any] = await self._send(items)
+            if len(outcomes) != len(items):  # a bug in send: its waiters must hear of it, not wait for ever
+                raise RuntimeError(f"{len(outcomes)} outcomes for a batch of {len(items)}")
+        except Exception as exc:
+            if self._split_failed is None or len(items) == 1:
+                return [exc] * len(items)
+            self._split_failed(len(items), exc)
+            return [(await self._send_batch([item]))[0] for item in items]
+        self.batches += 1
+        return outcomes

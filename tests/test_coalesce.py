@@ -83,3 +83,23 @@ def test_a_waiter_that_goes_away_does_not_stop_the_others() -> None:
         return await stays
 
     assert asyncio.run(scenario()) == 2
+
+
+def test_with_split_failed_a_failed_batch_is_sent_again_one_item_at_a_time() -> None:
+    sent: list[list[int]] = []
+    reported: list[tuple[int, str]] = []
+
+    async def send(items: list[int]) -> list[int]:
+        sent.append(items)
+        if 7 in items:  # one bad item sinks the whole batch it is in, as a refused row sinks a transaction
+            raise ValueError("7 refused")
+        return [i + 100 for i in items]
+
+    async def scenario() -> tuple[list[object], Coalescer[int, int]]:
+        c: Coalescer[int, int] = Coalescer(send, split_failed=lambda n, exc: reported.append((n, str(exc))))
+        return await asyncio.gather(*(c.submit(i) for i in (5, 7, 9)), return_exceptions=True), c
+
+    results, c = asyncio.run(scenario())
+    assert results[0] == 105 and results[2] == 109 and isinstance(results[1], ValueError)
+    assert sent == [[5, 7, 9], [5], [7], [9]] and reported == [(3, "7 refused")]
+    assert c.batches == 2  # the two that went through alone

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from hub.audit.log import LogRecord, MessageLog
 from hub.coalesce import Coalescer
@@ -26,29 +25,26 @@ MAX_BATCH_RECORDS = 400
 
 
 class GroupCommitter:
-    """One per event loop; ``append`` resolves once the records are committed, with their positions."""
+    """One per event loop; ``append`` resolves once the records are committed, with their positions. One bad
+    exchange does not fail the others that happened to share its transaction: a failed batch is committed
+    again one exchange at a time."""
 
     def __init__(self, log_: MessageLog, loop: asyncio.AbstractEventLoop) -> None:
         self.log = log_
         self.loop = loop
         self._transactions: Coalescer[list[LogRecord], list[tuple[int, int]]] = Coalescer(
-            self._commit, take=_up_to_max_records)
-        self.commits = 0  # transactions written, for tests and metrics
+            self._commit, take=_up_to_max_records, split_failed=_split)
+
+    @property
+    def commits(self) -> int:
+        """Transactions written, for tests and metrics."""
+        return self._transactions.batches
 
     async def append(self, records: list[LogRecord]) -> list[tuple[int, int]]:
         return await self._transactions.submit(records)
 
-    async def _commit(self, batch: list[list[LogRecord]]) -> list[Any]:
-        try:
-            positions = await asyncio.to_thread(self.log.append_many, [r for records in batch for r in records])
-        except Exception as exc:
-            if len(batch) == 1:
-                return [exc]
-            # One bad exchange must not fail the others that happened to share its transaction.
-            log.warning("message log group commit of %d exchanges failed (%s); committing them one by one",
-                        len(batch), type(exc).__name__)
-            return [(await self._commit([records]))[0] for records in batch]
-        self.commits += 1
+    async def _commit(self, batch: list[list[LogRecord]]) -> list[list[tuple[int, int]]]:
+        positions = await asyncio.to_thread(self.log.append_many, [r for records in batch for r in records])
         outcomes, start = [], 0
         for records in batch:
             outcomes.append(positions[start:start + len(records)])
@@ -64,3 +60,8 @@ def _up_to_max_records(waiting: list[list[LogRecord]]) -> int:
             break
         taken, size = taken + 1, size + len(records)
     return taken
+
+
+def _split(size: int, exc: Exception) -> None:
+    log.warning("message log group commit of %d exchanges failed (%s); committing them one by one", size,
+                type(exc).__name__)

@@ -55,28 +55,25 @@ class Refused(Exception):
 
 
 class SharedCommit:
-    """One per event loop; ``run(write)`` resolves with the write's result once its transaction committed."""
+    """One per event loop; ``run(write)`` resolves with the write's result once its transaction committed.
+    One failing write does not fail the others that happened to share its transaction: a failed batch is
+    written again one write at a time."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._transactions: Coalescer[Write, Any] = Coalescer(self._commit, max_batch=MAX_BATCH)
-        self.commits = 0  # transactions written, for tests and metrics
+        self._transactions: Coalescer[Write, Any] = Coalescer(self._commit, max_batch=MAX_BATCH,
+                                                              split_failed=_split)
+
+    @property
+    def commits(self) -> int:
+        """Transactions written, for tests and metrics."""
+        return self._transactions.batches
 
     async def run(self, write: Write) -> Any:
         return await self._transactions.submit(write)
 
     async def _commit(self, writes: list[Write]) -> list[Any]:
-        try:
-            outcomes = await asyncio.to_thread(self._apply, writes)
-        except Exception as exc:
-            if len(writes) == 1:
-                return [exc]
-            # One failing write must not fail the others that happened to share its transaction.
-            log.warning("a shared commit of %d command writes failed (%s); writing them one by one", len(writes),
-                        type(exc).__name__)
-            return [(await self._commit([write]))[0] for write in writes]
-        self.commits += 1
-        return outcomes
+        return await asyncio.to_thread(self._apply, writes)
 
     def _apply(self, writes: list[Write]) -> list[Any]:
         outcomes: list[Any] = []
@@ -100,3 +97,7 @@ class SharedCommit:
             tx.flush()
         return outcomes
 
+
+def _split(size: int, exc: Exception) -> None:
+    log.warning("a shared commit of %d command writes failed (%s); writing them one by one", size,
+                type(exc).__name__)
